@@ -64,6 +64,38 @@ def call(
 
 
 @app.command()
+def generate(
+    config: Annotated[str, typer.Argument(help="Run config (YAML).")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a config value, e.g. --set problems.count=50")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+) -> None:
+    """Run (or resume) the generation stage: problems -> Solver Agent -> traces/ + rejects/."""
+    from cluster.config import ConfigError, load_config
+    from pipeline.generate import GenerateConfig, run_generate
+
+    try:
+        cfg = load_config(config, GenerateConfig, set_)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    summary = run_generate(cfg, progress=not quiet)
+    stats = summary.stats
+    table = Table(title=f"generation: {cfg.name} -> {summary.output_dir}")
+    table.add_column("")
+    table.add_column("rows", justify="right")
+    table.add_row("input rows", str(summary.input_rows))
+    table.add_row("[green]accepted traces[/green]", str(summary.accepted))
+    for reason, count in summary.rejected_by_reason.items():
+        table.add_row(f"rejected: {reason}", str(count))
+    table.add_row("already written before this run", str(summary.skipped_already_written))
+    rate = stats.get("acceptance_rate_of_solved")
+    table.add_row("acceptance rate (solved problems)", "-" if rate is None else f"{rate:.1%}")
+    table.add_row("tool calls in accepted traces", str(sum(stats["tool_calls_per_tool_accepted"].values())))
+    table.add_row("wall time", f"{summary.wall_time_s:.1f} s")
+    console.print(table)
+
+
+@app.command()
 def demo() -> None:
     """A short demonstration of the toolkit and its sandbox (the full pipeline demo comes later)."""
     from toolkit.demo import run_demo

@@ -165,6 +165,7 @@ class Sandbox:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._workers: set[_Worker] = set()
         self._lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._closed = False
         self._started = False
         self._request_ids = itertools.count(1)
@@ -175,25 +176,27 @@ class Sandbox:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> Sandbox:
-        """Start every worker (in parallel) and wait until all are warm and locked down."""
-        with self._lock:
+        """Start every worker (in parallel) and wait until all are warm and locked down.
+
+        Safe to call from many threads or coroutines at once: the first caller starts the
+        pool, the others wait for it.
+        """
+        with self._start_lock:
             if self._started:
                 return self
             if self._closed:
                 raise SandboxClosed("this sandbox was closed")
-            self._started = True
-        workers = [self._spawn() for _ in range(self.config.workers)]
-        try:
+            workers = [self._spawn() for _ in range(self.config.workers)]
+            try:
+                for worker in workers:
+                    worker.wait_ready(self.config.start_timeout_s)
+            except Exception:
+                self.close()
+                raise
             for worker in workers:
-                worker.wait_ready(self.config.start_timeout_s)
-        except Exception:
-            self.close()
-            raise
-        for worker in workers:
-            self._idle.put(worker)
-        self._executor = ThreadPoolExecutor(
-            max_workers=self.config.workers, thread_name_prefix="sandbox-call"
-        )
+                self._idle.put(worker)
+            self._executor = ThreadPoolExecutor(max_workers=self.config.workers, thread_name_prefix="sandbox-call")
+            self._started = True
         return self
 
     def _spawn(self) -> _Worker:
@@ -262,7 +265,10 @@ class Sandbox:
     def call_sync(self, name: str, args: Any = None, timeout_s: float | None = None) -> dict[str, Any]:
         """Run one tool call; blocks until a worker is free and the call is done."""
         if not self._started:
-            self.start()
+            try:
+                self.start()
+            except SandboxClosed:
+                return error_payload(ErrorType.CRASH, "the sandbox is closed", "Start a new sandbox.")
         timeout = min(timeout_s or self.config.timeout_s, self.config.timeout_s)
         for attempt in range(2):
             worker = self._take_worker()
@@ -332,8 +338,11 @@ class Sandbox:
     async def call(self, name: str, args: Any = None, timeout_s: float | None = None) -> dict[str, Any]:
         """The asyncio form of `call_sync`: never blocks the event loop."""
         if not self._started:
-            await asyncio.get_running_loop().run_in_executor(None, self.start)
-        if self._executor is None:
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, self.start)
+            except SandboxClosed:
+                pass
+        if self._executor is None or self._closed:
             return error_payload(ErrorType.CRASH, "the sandbox is closed", "Start a new sandbox.")
         return await asyncio.get_running_loop().run_in_executor(
             self._executor, self.call_sync, name, args, timeout_s

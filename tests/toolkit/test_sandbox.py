@@ -144,6 +144,21 @@ def test_200_concurrent_async_calls(sandbox):
         assert payload["result"] == (f"x**2 + {2 * i}*x + {i * i}" if i else "x**2")
 
 
+def test_first_calls_race_to_start_the_pool():
+    """Many coroutines calling an unstarted sandbox at once all get answers (one start)."""
+    sb = Sandbox(workers=1)
+
+    async def run() -> list[dict]:
+        return await asyncio.gather(*(sb.call("expand_expression", {"expression": f"{i}*(x + 1)"}) for i in range(1, 21)))
+
+    try:
+        results = asyncio.run(run())
+    finally:
+        sb.close()
+    assert all("result" in r for r in results), results
+    assert len(sb.worker_pids()) == 0
+
+
 def test_many_threads_share_one_pool(sandbox):
     errors: list[str] = []
 

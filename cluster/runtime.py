@@ -1,0 +1,25 @@
+"""Connect to Ray: an existing cluster when RAY_ADDRESS is set, else a local instance."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+log = logging.getLogger(__name__)
+
+
+def ensure_ray(num_cpus: int | None = None) -> None:
+    """Initialise Ray once per process (a no-op inside Ray jobs and workers)."""
+    import ray
+
+    if ray.is_initialized():
+        return
+    # Local instances need no token authentication (Ray 2.60 turns it on by default).
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    address = os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, log_to_driver=True)
+        log.info("connected to the Ray cluster at %s", address)
+    else:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, configure_logging=False)
+        log.info("started a local Ray instance")

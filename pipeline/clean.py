@@ -1,0 +1,97 @@
+"""Clean inputs before generation: validate rows, drop duplicates, decontaminate.
+
+Pure functions and one index class; `pipeline.generate` runs them over Ray Data.
+Decontamination follows common practice for maths SFT sets: a training problem is
+contaminated if its normalised text equals a benchmark problem's, or if it shares any
+n-gram of n normalised tokens (13 by default) with one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from eval.benchmarks import BenchmarkItem, load_benchmark
+from pipeline.records import RejectReason
+
+_LATEX_COMMAND = re.compile(r"\\([a-zA-Z]+)")
+_NON_WORD = re.compile(r"[^0-9a-z]+")
+
+
+def normalise_text(text: str) -> str:
+    """Lower-case words and numbers only: LaTeX markup, punctuation and spacing do not count."""
+    text = _LATEX_COMMAND.sub(r" \1 ", text.lower())
+    for command in (" left ", " right ", " displaystyle ", " text ", " mathrm ", " dfrac ", " tfrac "):
+        text = text.replace(command, " frac " if "frac" in command else " ")
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def text_hash(text: str) -> str:
+    return hashlib.blake2b(normalise_text(text).encode(), digest_size=12).hexdigest()
+
+
+def _ngram_hashes(tokens: list[str], n: int) -> Iterable[int]:
+    for i in range(len(tokens) - n + 1):
+        yield hash(" ".join(tokens[i : i + n]))
+
+
+@dataclass(frozen=True)
+class Match:
+    benchmark: str
+    item_id: str
+    kind: str  # "exact" or f"{n}-gram"
+
+    def describe(self) -> str:
+        return f"{self.kind} match with {self.benchmark}:{self.item_id}"
+
+
+class ContaminationIndex:
+    """Exact-text and n-gram index over benchmark problems."""
+
+    def __init__(self, ngram: int = 13) -> None:
+        self.ngram = ngram
+        self._exact: dict[str, tuple[str, str]] = {}
+        self._ngrams: dict[int, tuple[str, str]] = {}
+        self.benchmarks: list[str] = []
+
+    def add(self, benchmark: str, items: Iterable[BenchmarkItem]) -> None:
+        self.benchmarks.append(benchmark)
+        for item in items:
+            tokens = normalise_text(item.problem).split()
+            self._exact.setdefault(" ".join(tokens), (benchmark, item.id))
+            for h in _ngram_hashes(tokens, self.ngram):
+                self._ngrams.setdefault(h, (benchmark, item.id))
+
+    @classmethod
+    def from_benchmarks(cls, names_or_paths: Iterable[str], ngram: int = 13, allow_hub: bool = False) -> ContaminationIndex:
+        index = cls(ngram)
+        for name in names_or_paths:
+            index.add(name, load_benchmark(name, allow_hub=allow_hub))
+        return index
+
+    def match(self, problem: str) -> Match | None:
+        tokens = normalise_text(problem).split()
+        exact = self._exact.get(" ".join(tokens))
+        if exact:
+            return Match(exact[0], exact[1], "exact")
+        for h in _ngram_hashes(tokens, self.ngram):
+            hit = self._ngrams.get(h)
+            if hit:
+                return Match(hit[0], hit[1], f"{self.ngram}-gram")
+        return None
+
+    def __len__(self) -> int:
+        return len(self._exact)
+
+
+def check_row(row: dict, require_answer: bool = True) -> tuple[RejectReason, str] | None:
+    """Why a raw input row cannot be used (reason, detail), or None if it can."""
+    if not str(row.get("id") or "").strip():
+        return RejectReason.INVALID_ROW, "the row has no id"
+    if not str(row.get("problem") or "").strip():
+        return RejectReason.INVALID_ROW, "the row has no problem text"
+    if require_answer and not str(row.get("answer") if row.get("answer") is not None else "").strip():
+        return RejectReason.NO_REFERENCE_ANSWER, "the row has no reference answer, so correctness cannot be checked"
+    return None

@@ -1,0 +1,1 @@
+"""Teachers: one async protocol (`base.Teacher`), several implementations."""

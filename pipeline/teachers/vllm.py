@@ -1,0 +1,110 @@
+"""A vLLM teacher: the async engine in this process (placed on GPUs by its Ray actor).
+
+It renders the conversation with the model's own chat template (tools in the Hermes
+format that Qwen2.5 and most instruct models are trained on), generates with vLLM's
+`AsyncLLMEngine`, and parses `<tool_call>` blocks with the same code as the HF teacher.
+Two failure modes of vLLM batch jobs are closed here: a prompt longer than the context
+is refused up front (a `TeacherError`, so the row is rejected, not the job), and every
+engine call has a timeout (an engine out of memory hangs rather than fails).
+
+Use it through `TeacherConfig(kind="vllm", replicas=N, num_gpus_per_replica=TP,
+options={"model": "Qwen/Qwen2.5-72B-Instruct", "tensor_parallel_size": TP})`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from pipeline.teachers.base import Reply, TeacherError, Usage
+from pipeline.teachers.chat_format import (
+    add_tools_to_system,
+    parse_tool_calls,
+    to_template_messages,
+    tool_name,
+)
+
+
+class VLLMTeacher:
+    def __init__(
+        self,
+        model: str,
+        *,
+        tensor_parallel_size: int = 1,
+        max_model_len: int = 16384,
+        gpu_memory_utilization: float = 0.9,
+        dtype: str = "auto",
+        enforce_eager: bool = False,
+        request_timeout_s: float = 600.0,
+        default_max_tokens: int = 2048,
+        engine_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        from vllm import AsyncEngineArgs, AsyncLLMEngine
+
+        args = AsyncEngineArgs(
+            model=model,
+            tensor_parallel_size=tensor_parallel_size,
+            max_model_len=max_model_len,
+            gpu_memory_utilization=gpu_memory_utilization,
+            dtype=dtype,
+            enforce_eager=enforce_eager,
+            **(engine_kwargs or {}),
+        )
+        self.engine = AsyncLLMEngine.from_engine_args(args)
+        self.tokenizer = None
+        self.name = f"vllm:{model}"
+        self.max_model_len = max_model_len
+        self.request_timeout_s = request_timeout_s
+        self.default_max_tokens = default_max_tokens
+
+    async def _tokenizer(self):
+        if self.tokenizer is None:
+            self.tokenizer = await self.engine.get_tokenizer()
+        return self.tokenizer
+
+    async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, **sampling: Any) -> Reply:
+        from vllm import SamplingParams
+
+        tokenizer = await self._tokenizer()
+        template_messages = to_template_messages(add_tools_to_system(messages, tools), tokenizer.chat_template)
+        # Render as text, then tokenise: recent transformers return a BatchEncoding for tokenize=True.
+        prompt_text = tokenizer.apply_chat_template(template_messages, add_generation_prompt=True, tokenize=False)
+        prompt_ids = tokenizer.encode(prompt_text, add_special_tokens=False)
+        max_tokens = int(sampling.pop("max_tokens", self.default_max_tokens))
+        if len(prompt_ids) + 1 > self.max_model_len:
+            raise TeacherError(f"prompt of {len(prompt_ids)} tokens exceeds max_model_len {self.max_model_len}")
+        max_tokens = min(max_tokens, self.max_model_len - len(prompt_ids))
+        params = SamplingParams(
+            max_tokens=max_tokens,
+            temperature=float(sampling.pop("temperature", 0.0)),
+            top_p=float(sampling.pop("top_p", 1.0)),
+            seed=sampling.pop("seed", None),
+        )
+        final = None
+
+        async def run() -> None:
+            nonlocal final
+            async for output in self.engine.generate({"prompt_token_ids": prompt_ids}, params, request_id=uuid.uuid4().hex):
+                final = output
+
+        try:
+            await asyncio.wait_for(run(), timeout=self.request_timeout_s)
+        except TimeoutError:
+            raise TeacherError(f"vLLM did not answer within {self.request_timeout_s:g} s") from None
+        if final is None or not final.outputs:
+            raise TeacherError("vLLM returned no output")
+        completion = final.outputs[0]
+        names = [tool_name(t) for t in tools or []]
+        text, calls = parse_tool_calls(completion.text, names) if tools else (completion.text, [])
+        return Reply(
+            text=text or None,
+            tool_calls=calls,
+            usage=Usage(len(prompt_ids), len(completion.token_ids)),
+            finish_reason="tool_calls" if calls else completion.finish_reason,
+        )
+
+    async def close(self) -> None:
+        shutdown = getattr(self.engine, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
