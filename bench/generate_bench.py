@@ -97,10 +97,10 @@ def orchestration(count: int, concurrency: int, workdir: Path) -> dict:
             "resources": {
                 "num_actors": actors,
                 "num_cpus_per_actor": 0.5,
-                "batch_size": concurrency // actors,
-                "batches_in_flight_per_actor": 2,
+                "batch_size": 16,
+                "batches_in_flight_per_actor": concurrency // actors // 16,
                 "concurrency_per_actor": concurrency // actors,
-                "num_blocks": max(4, count // (concurrency // actors)),
+                "num_blocks": max(4, count // 64),
             },
         }
     )

@@ -15,8 +15,6 @@ from typing import Any
 
 from aiohttp import web
 
-from pipeline.agents import prompts
-
 
 class LatencyServer:
     def __init__(self, latency_s: float = 0.2) -> None:
@@ -42,24 +40,26 @@ class LatencyServer:
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
     async def _handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
+        # The body is not parsed: a remote endpoint's CPU is not the pipeline's, and parsing
+        # tens of KB of tool schemas here would charge it to the same two cores.
+        raw = await request.read()
         self.requests += 1
         self.first_request = self.first_request or time.perf_counter()
         self._tick(+1)
         await asyncio.sleep(self.latency_s)
         self._tick(-1)
         self.last_response = time.perf_counter()
-        last_user = next((m["content"] for m in reversed(body["messages"]) if m["role"] == "user"), "")
-        text = "Plan: compute it directly." if last_user.startswith("Problem:") else "The result is \\boxed{42}."
-        return web.json_response(self._completion(body, text))
+        # The plan turn is the one request sent without tools (see pipeline/agents/prompts.py).
+        text = "Plan: compute it directly." if b'"tools"' not in raw else "The result is \\boxed{42}."
+        return web.json_response(self._completion(text))
 
     @staticmethod
-    def _completion(body: dict[str, Any], text: str) -> dict[str, Any]:
+    def _completion(text: str) -> dict[str, Any]:
         return {
             "id": "bench",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": body.get("model", "latency"),
+            "model": "latency",
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
             "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
         }
@@ -101,5 +101,3 @@ class LatencyServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-
-assert prompts.PLAN_REQUEST.startswith("Problem:")  # the server tells plan turns apart by this

@@ -711,6 +711,16 @@ class Grader:
 
     # grading
     @staticmethod
+    def _string_match(pred_text: str | None, gold: str, extract: bool) -> GradeResult | None:
+        """Equal normalised strings need no SymPy, so no worker round trip (string work only)."""
+        pred = extract_answer(pred_text) if extract else pred_text
+        if pred is None or gold is None or len(pred) > _SHOWN_CHARS:
+            return None
+        if normalise_answer(pred) == normalise_answer(str(gold)) != "":
+            return GradeResult(True, pred, str(gold), "string match")
+        return None
+
+    @staticmethod
     def _args(pred_text: str | None, gold: str, extract: bool) -> dict[str, Any]:
         return {"prediction": "" if pred_text is None else str(pred_text), "gold": "" if gold is None else str(gold),
                 "extract": bool(extract)}
@@ -740,6 +750,9 @@ class Grader:
 
         `timeout_s` shortens this call's deadline (it cannot exceed the Grader's).
         """
+        quick = None if self.sandbox.closed else self._string_match(pred_text, gold, extract)
+        if quick is not None:
+            return quick
         try:
             payload = self.sandbox.call_sync(GRADING_TOOL, self._args(pred_text, gold, extract), timeout_s)
         except Exception as exc:  # the sandbox failed to start, or was closed under us
@@ -751,6 +764,9 @@ class Grader:
         self, pred_text: str | None, gold: str, extract: bool = True, timeout_s: float | None = None
     ) -> GradeResult:
         """The asyncio form of `grade`; never blocks the event loop."""
+        quick = None if self.sandbox.closed else self._string_match(pred_text, gold, extract)
+        if quick is not None:
+            return quick
         try:
             payload = await self.sandbox.call(GRADING_TOOL, self._args(pred_text, gold, extract), timeout_s)
         except Exception as exc:

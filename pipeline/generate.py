@@ -199,6 +199,13 @@ class SolveBatch:
         self.tools = openai_tools(self.config.solver.tool_categories, self.config.solver.tool_names)
         self.limit = asyncio.Semaphore(self.config.resources.concurrency_per_actor)
 
+    def __del__(self) -> None:
+        # Ray Data ends the actor when the job is done; release the worker processes now
+        # rather than leaving them to notice their parent is gone.
+        for resource in ("sandbox", "grader"):
+            if hasattr(self, resource):
+                getattr(self, resource).close()
+
     async def _one(self, problem: Problem) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]:
         async with self.limit:
             trace = await solve(problem, self.teacher, self.sandbox.call, self.tools, self.config.solver)
@@ -354,7 +361,11 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
             fn_constructor_kwargs={"config_json": config.model_dump_json(), "layout_root": config.output_dir, "teacher_handles": teacher_handles},
             batch_size=res.batch_size,
             batch_format="pyarrow",
-            compute=ActorPoolStrategy(size=res.num_actors, max_concurrent_calls_per_actor=res.batches_in_flight_per_actor),
+            compute=ActorPoolStrategy(
+                size=res.num_actors,
+                max_tasks_in_flight_per_actor=res.batches_in_flight_per_actor,
+                max_concurrent_calls_per_actor=res.batches_in_flight_per_actor,
+            ),
             num_cpus=res.num_cpus_per_actor,
         )
         solved_batches = solved.take_all()

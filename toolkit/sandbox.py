@@ -14,6 +14,7 @@ pipe; that costs little next to a SymPy call and keeps the sync and async paths 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -338,10 +339,8 @@ class Sandbox:
     async def call(self, name: str, args: Any = None, timeout_s: float | None = None) -> dict[str, Any]:
         """The asyncio form of `call_sync`: never blocks the event loop."""
         if not self._started:
-            try:
+            with contextlib.suppress(SandboxClosed):
                 await asyncio.get_running_loop().run_in_executor(None, self.start)
-            except SandboxClosed:
-                pass
         if self._executor is None or self._closed:
             return error_payload(ErrorType.CRASH, "the sandbox is closed", "Start a new sandbox.")
         return await asyncio.get_running_loop().run_in_executor(
@@ -356,6 +355,10 @@ class Sandbox:
 
     def stats(self) -> dict[str, int]:
         return dict(self._counters)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def worker_pids(self) -> list[int]:
         with self._lock:

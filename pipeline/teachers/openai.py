@@ -277,6 +277,7 @@ class OpenAITeacher:
         self._loop: asyncio.AbstractEventLoop | None = None
 
         self._calls = 0
+        self._tools_json: dict[int, tuple[list[dict[str, Any]], str]] = {}
         self._requests = 0
         self._replies = 0
         self._errors = 0
@@ -331,7 +332,7 @@ class OpenAITeacher:
 
     async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, **sampling: Any) -> Reply:
         payload = self._payload(messages, tools, sampling)
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        body = self._encode(payload)
         estimate = math.ceil(len(body) / 4) + int(payload.get("max_tokens") or payload.get("max_completion_tokens") or 0)
         self._calls += 1
         attempts = self.config.max_retries + 1
@@ -356,6 +357,19 @@ class OpenAITeacher:
                 self._usage = self._usage + reply.usage
                 return reply
         raise AssertionError("unreachable")
+
+    def _encode(self, payload: dict[str, Any]) -> bytes:
+        """The request body. A tool list (often tens of KB, the same on every turn) is
+        serialised once per list object and spliced in, not re-encoded per request."""
+        tools = payload.get("tools")
+        if not tools:
+            return json.dumps(payload, ensure_ascii=False).encode()
+        cached = self._tools_json.get(id(tools))
+        if cached is None or cached[0] is not tools:
+            cached = (tools, json.dumps(tools, ensure_ascii=False))
+            self._tools_json[id(tools)] = cached
+        rest = json.dumps({k: v for k, v in payload.items() if k != "tools"}, ensure_ascii=False)
+        return f'{rest[:-1]}, "tools": {cached[1]}}}'.encode()
 
     def _backoff(self, attempt: int, retry_after_s: float | None) -> float:
         if retry_after_s is not None:

@@ -14,6 +14,7 @@ options={"model": "Qwen/Qwen2.5-72B-Instruct", "tensor_parallel_size": TP})`.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import uuid
 from typing import Any
 
@@ -60,7 +61,8 @@ class VLLMTeacher:
 
     async def _tokenizer(self):
         if self.tokenizer is None:
-            self.tokenizer = await self.engine.get_tokenizer()
+            tokenizer = self.engine.get_tokenizer()  # a coroutine in some vLLM versions
+            self.tokenizer = await tokenizer if inspect.isawaitable(tokenizer) else tokenizer
         return self.tokenizer
 
     async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, **sampling: Any) -> Reply:

@@ -131,3 +131,30 @@ resources: {{num_actors: 2, num_cpus_per_actor: 0.5, batch_size: 4, concurrency_
     assert len(ids) == len(set(ids)) == count
     assert set(partial_ids) <= {r["id"] for r in traces}
     assert "accepted" in done.stdout
+
+
+def test_faulty_endpoint_every_row_accounted(ray_local, tmp_path):
+    """Through the FAULT-INJECTION server: retries happen, and rows = accepted + rejected."""
+    from tests.pipeline.fault_injection_server import FaultInjectionServer
+
+    rows = [{"id": f"f{i}", "problem": f"Problem {i}: solve $x^2 - 4 = 0$ for the positive root.", "answer": "2"} for i in range(24)]
+    path = tmp_path / "faulty.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    script = ["429", "ok", "500", "tool_call", "hang", "malformed_args", "not_json", "ok", "503", "400", "ok", "ok"]
+    with FaultInjectionServer(script, cycle=True, retry_after="0", hang_s=30) as server:
+        config = config_for(
+            tmp_path,
+            problems={"kind": "file", "path": str(path)},
+            clean={"decontaminate": False},
+            teacher={"kind": "openai", "options": {"base_url": server.base_url, "model": "fault-injection", "timeout_s": 1,
+                                                   "max_retries": 3, "backoff_base_s": 0.01, "backoff_max_s": 0.05}},
+            filter={"require_tool": False},
+        )
+        summary = run_generate(config, progress=False)
+        requests = server.request_count
+    traces, rejects = written(tmp_path / "run")
+    assert summary.input_rows == 24 == len(traces) + len(rejects)
+    assert len({r["id"] for r in traces + rejects}) == 24
+    assert requests > 2 * 24  # plan + answer per row, plus the retries
+    assert traces  # rows whose requests came through (after retries) are accepted
+    assert {r["reason"] for r in rejects} <= {"teacher_error", "wrong_answer", "no_answer", "max_turns", "tool_errors_only"}
