@@ -18,6 +18,8 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from eval.grading import extract_boxed
+
 
 @dataclass
 class BenchmarkItem:
@@ -38,19 +40,6 @@ class BenchmarkSpec:
 
 def _gsm8k_answer(row: dict[str, Any]) -> str:
     return str(row["answer"]).split("####")[-1].strip().replace(",", "")
-
-
-def _last_boxed(text: str) -> str:
-    start = text.rfind("\\boxed{")
-    if start < 0:
-        return ""
-    i, depth = start + len("\\boxed{"), 1
-    for j in range(i, len(text)):
-        depth += text[j] == "{"
-        depth -= text[j] == "}"
-        if depth == 0:
-            return text[i:j]
-    return ""
 
 
 BENCHMARKS: dict[str, BenchmarkSpec] = {
@@ -101,7 +90,7 @@ def _items(name: str, rows: Iterator[dict[str, Any]], spec: BenchmarkSpec | None
         else:
             answer = row.get("answer")
             if answer in (None, "") and row.get("solution"):
-                answer = _last_boxed(str(row["solution"]))
+                answer = extract_boxed(str(row["solution"])) or ""
         item_id = str(row.get("id") if row.get("id") is not None else f"{name}-{row.get('idx', index)}")
         meta = {k: row[k] for k in ("subject", "type", "level", "source") if row.get(k) is not None}
         yield BenchmarkItem(item_id, str(problem), "" if answer is None else str(answer), meta)

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from eval.grading import extract_boxed
 from pipeline.agents import prompts
 from pipeline.records import Problem, ToolCall, Trace
 from pipeline.teachers.base import Reply, Teacher, TeacherError, ToolCallRequest, Usage
@@ -33,19 +34,8 @@ class SolverConfig(BaseModel):
 
 def last_boxed(text: str | None) -> str | None:
     """Content of the last `\\boxed{...}` (nested braces allowed), or None."""
-    if not text:
-        return None
-    start = max(text.rfind("\\boxed{"), text.rfind("\\boxed {"))
-    if start < 0:
-        return None
-    i = text.index("{", start) + 1
-    depth = 1
-    for j in range(i, len(text)):
-        depth += text[j] == "{"
-        depth -= text[j] == "}"
-        if depth == 0:
-            return text[i:j].strip()
-    return None
+    boxed = extract_boxed(text)
+    return boxed.strip() if boxed is not None else None
 
 
 def _decode_arguments(call: ToolCallRequest) -> tuple[Any, dict[str, Any] | None]:

@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from pipeline.teachers.base import Reply, Teacher, TeacherError
+from tests.pipeline.background_loop import start_loop_thread
 
 # Request fields passed on to `teacher.chat` as sampling arguments.
 SAMPLING_FIELDS = ("temperature", "top_p", "max_tokens", "seed", "stop")
@@ -104,28 +105,7 @@ class ChatCompletionsServer:
     # --------------------------------------------------------------- lifecycle
 
     def start(self) -> ChatCompletionsServer:
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="chat-completions-server", daemon=True)
-        self._thread.start()
-        started.wait(timeout=60)
-        if failure:
-            raise RuntimeError("chat-completions server failed to start") from failure[0]
+        self._loop, self._thread = start_loop_thread(self._serve, "chat-completions-server", timeout_s=60)
         return self
 
     async def _serve(self) -> None:

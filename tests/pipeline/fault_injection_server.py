@@ -26,6 +26,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.pipeline.background_loop import start_loop_thread
+
 BEHAVIOURS = (
     "ok",  # 200, a plain text reply
     "tool_call",  # 200, a well-formed tool call
@@ -153,28 +155,7 @@ class FaultInjectionServer:
     # --------------------------------------------------------------- lifecycle
 
     def start(self) -> FaultInjectionServer:
-        started = threading.Event()
-        failure: list[BaseException] = []
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            asyncio.set_event_loop(loop)
-            try:
-                loop.run_until_complete(self._serve())
-            except BaseException as exc:
-                failure.append(exc)
-                started.set()
-                return
-            started.set()
-            loop.run_forever()
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="fault-injection-server", daemon=True)
-        self._thread.start()
-        started.wait(timeout=30)
-        if failure:
-            raise RuntimeError("fault-injection server failed to start") from failure[0]
+        self._loop, self._thread = start_loop_thread(self._serve, "fault-injection-server", timeout_s=30)
         return self
 
     async def _serve(self) -> None:

@@ -19,6 +19,7 @@ import sympy as sp
 from latex2sympy2_extended.latex2sympy2 import ConversionConfig, latex2sympy
 
 from pipeline.agents import prompts
+from pipeline.agents.solver import last_boxed
 from pipeline.records import Problem
 from pipeline.synthetic import FAMILIES, generate_problems
 from pipeline.teachers.base import Teacher
@@ -32,19 +33,6 @@ ERROR = {"error": {"type": "timeout", "message": "the worker was stopped", "hint
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def last_boxed(text: str | None) -> str | None:
-    if not text or "\\boxed{" not in text:
-        return None
-    i = text.rindex("\\boxed{") + len("\\boxed{")
-    depth = 1
-    for j in range(i, len(text)):
-        depth += text[j] == "{"
-        depth -= text[j] == "}"
-        if depth == 0:
-            return text[i:j].strip()
-    return None
 
 
 def to_sympy(answer: str) -> sp.Basic:
