@@ -310,36 +310,10 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
                      batch_size=1024, compute=ActorPoolStrategy(size=1), num_cpus=0.25)
         .materialize()
     )
-    # Deduplicate on the driver from (id, hash): the first id in sorted order is kept, so
-    # the choice does not depend on how the input was split into blocks.
-    keep: dict[str, str] = {}
-    for batch in screened.select_columns(["id", "_hash", "_reason"]).iter_batches(batch_format="pyarrow", batch_size=65536):
-        for row_id, digest, reason in zip(*(batch.column(c).to_pylist() for c in ("id", "_hash", "_reason")), strict=True):
-            if reason is None and config.clean.deduplicate and (digest not in keep or row_id < keep[digest]):
-                keep[digest] = row_id
-
-    solved_ids, clean_keys = _already_written(layout)
-    clean_rejects: list[dict[str, Any]] = []
-    todo: list[pa.Table] = []
-    input_rows = 0
-    occurrences: Counter[str] = Counter()
-    for batch in screened.iter_batches(batch_format="pyarrow", batch_size=65536):
-        keep_mask = []
-        for row in batch.to_pylist():
-            input_rows += 1
-            occurrences[row["id"]] += 1
-            reason, detail = row["_reason"], row["_detail"]
-            if reason is None and occurrences[row["id"]] > 1:
-                reason = RejectReason.DUPLICATE
-                detail = f"occurrence {occurrences[row['id']]} of the id {row['id']!r} in the input"
-            elif reason is None and config.clean.deduplicate and keep[row["_hash"]] != row["id"]:
-                reason, detail = RejectReason.DUPLICATE, f"same problem text as {keep[row['_hash']]}"
-            if reason is not None and (row["id"], detail) not in clean_keys:
-                clean_rejects.append(clean_reject(row, reason, detail))
-            keep_mask.append(reason is None and row["id"] not in solved_ids)
-        todo.append(batch.filter(pa.array(keep_mask, pa.bool_())).drop_columns(["_reason", "_detail", "_hash"]))
+    keep = _representatives(screened) if config.clean.deduplicate else None
+    solved_before, clean_written = _already_written(layout)
+    input_rows, clean_rejects, todo = _sort_rows(screened, keep, solved_before, clean_written)
     _write_clean_rejects(clean_rejects, layout)
-    skipped = len(solved_ids)
 
     teacher_handles = None
     if config.teacher.effective_placement() == "actors":
@@ -348,14 +322,13 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
         teacher_handles = start_teacher_actors(config.teacher)
 
     solved_batches: list[dict[str, Any]] = []
-    todo_table = pa.concat_tables(todo) if todo else None
-    if todo_table is not None and todo_table.num_rows:
+    if todo.num_rows:
         res = config.resources
         # Blocks are cut here rather than by a repartition operator: an all-to-all stage
         # needs whole CPUs while the solver actors hold theirs, which can deadlock a small node.
-        blocks = res.num_blocks or max(res.num_actors * 4, todo_table.num_rows // 256)
-        size = max(1, -(-todo_table.num_rows // blocks))
-        pieces = [todo_table.slice(start, size) for start in range(0, todo_table.num_rows, size)]
+        blocks = res.num_blocks or max(res.num_actors * 4, todo.num_rows // 256)
+        size = max(1, -(-todo.num_rows // blocks))
+        pieces = [todo.slice(start, size) for start in range(0, todo.num_rows, size)]
         solved = ray.data.from_arrow(pieces).map_batches(
             SolveBatch,
             fn_constructor_kwargs={"config_json": config.model_dump_json(), "layout_root": config.output_dir, "teacher_handles": teacher_handles},
@@ -368,7 +341,11 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
             ),
             num_cpus=res.num_cpus_per_actor,
         )
-        solved_batches = solved.take_all()
+        try:
+            solved_batches = solved.take_all()
+        finally:
+            for handle in teacher_handles or []:
+                ray.kill(handle)  # release the teachers' GPUs with the job
 
     stats = compute_stats(layout, input_rows=input_rows, wall_time_s=time.perf_counter() - started, this_run=solved_batches)
     with layout.fs.open_output_stream(layout.stats) as handle:
@@ -378,10 +355,52 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
         input_rows=input_rows,
         accepted=stats["accepted"],
         rejected_by_reason=stats["rejected_by_reason"],
-        skipped_already_written=skipped,
+        skipped_already_written=len(solved_before),
         wall_time_s=stats["wall_time_s"],
         stats=stats,
     )
+
+
+def _representatives(screened) -> dict[str, str]:
+    """Normalised-text hash -> the smallest id among the usable rows that share it.
+
+    Keeping the smallest id makes the choice independent of how the input was split
+    into blocks, so reruns agree on which copy is the duplicate.
+    """
+    keep: dict[str, str] = {}
+    for batch in screened.select_columns(["id", "_hash", "_reason"]).iter_batches(batch_format="pyarrow", batch_size=65536):
+        for row_id, digest, reason in zip(*(batch.column(c).to_pylist() for c in ("id", "_hash", "_reason")), strict=True):
+            if reason is None and (digest not in keep or row_id < keep[digest]):
+                keep[digest] = row_id
+    return keep
+
+
+def _sort_rows(
+    screened, keep: dict[str, str] | None, solved_ids: set[str], clean_keys: set[tuple[str, str]]
+) -> tuple[int, list[dict[str, Any]], pa.Table]:
+    """Every screened row goes to exactly one place: a clean-stage reject, the solver's
+    to-do table, or nowhere because an earlier run already wrote it."""
+    rejects: list[dict[str, Any]] = []
+    todo: list[pa.Table] = []
+    rows = 0
+    occurrences: Counter[str] = Counter()
+    for batch in screened.iter_batches(batch_format="pyarrow", batch_size=65536):
+        mask = []
+        for row in batch.to_pylist():
+            rows += 1
+            occurrences[row["id"]] += 1
+            reason, detail = row["_reason"], row["_detail"]
+            if reason is None and occurrences[row["id"]] > 1:
+                reason = RejectReason.DUPLICATE
+                detail = f"occurrence {occurrences[row['id']]} of the id {row['id']!r} in the input"
+            elif reason is None and keep is not None and keep[row["_hash"]] != row["id"]:
+                reason, detail = RejectReason.DUPLICATE, f"same problem text as {keep[row['_hash']]}"
+            if reason is not None and (row["id"], detail) not in clean_keys:
+                rejects.append(clean_reject(row, reason, detail))
+            mask.append(reason is None and row["id"] not in solved_ids)
+        todo.append(batch.filter(pa.array(mask, pa.bool_())).drop_columns(["_reason", "_detail", "_hash"]))
+    empty = pa.table({name: pa.array([], type) for name, type in zip(PROBLEM_SCHEMA.names, PROBLEM_SCHEMA.types, strict=True)})
+    return rows, rejects, pa.concat_tables(todo) if todo else empty
 
 
 def _already_written(layout: Layout) -> tuple[set[str], set[tuple[str, str]]]:
