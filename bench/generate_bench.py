@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.latency_server import LatencyServer
+from bench.report import print_summary
 
 
 def symbolic_ray(count: int, workdir: Path) -> float:
@@ -149,10 +150,7 @@ def main() -> None:
             )
         if opts.orchestration:
             result.update(orchestration(opts.orchestration, opts.concurrency, workdir))
-    width = max(map(len, result))
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
-    print(json.dumps(result))
+    print_summary(result)
 
 
 if __name__ == "__main__":

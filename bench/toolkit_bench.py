@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import random
 import sys
 import time
@@ -26,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.report import print_summary
 from toolkit.registry import all_tools, execute
 from toolkit.sandbox import Sandbox
 from toolkit.worker import _WARM_UP
@@ -177,10 +177,7 @@ def main() -> None:
         "results_differing_from_inprocess": mismatches,
         "timeouts": stats["timeouts"],
     }
-    width = max(map(len, summary))
-    for key, value in summary.items():
-        print(f"{key:<{width}}  {value}")
-    print(json.dumps(summary))
+    print_summary(summary)
 
 
 if __name__ == "__main__":
