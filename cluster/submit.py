@@ -93,7 +93,8 @@ def submit_run(
             config.output_dir,
         )
     client = JobSubmissionClient(address)
-    job_id = client.submit_job(
+    job_id = _submit_with_retry(
+        client,
         entrypoint=entrypoint(config_path_in(working_dir, config_path), overrides, stages or [], force or []),
         runtime_env=runtime_env(working_dir, env_vars, pip),
         submission_id=submission_id,
@@ -105,6 +106,21 @@ def submit_run(
         asyncio.run(_follow(client, job_id, on_log or (lambda line: None)))
         status = _wait_terminal(client, job_id)
     return SubmittedJob(job_id=job_id, status=status, address=address, output_dir=config.output_dir)
+
+
+def _submit_with_retry(client: Any, *, timeout_s: float = 120.0, **job: Any) -> str:
+    """A head that has just started answers 500 "No available agent" until its job agent is up."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return client.submit_job(**job)
+        except RuntimeError as exc:
+            if "No available agent" not in str(exc) or time.monotonic() > deadline:
+                raise
+            log.info("the cluster's job agent is not up yet; retrying")
+            time.sleep(2)
 
 
 async def _follow(client: Any, job_id: str, on_log: Callable[[str], None]) -> None:

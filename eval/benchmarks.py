@@ -99,8 +99,27 @@ def _items(name: str, rows: Iterator[dict[str, Any]], spec: BenchmarkSpec | None
         yield BenchmarkItem(item_id, str(problem), "" if answer is None else str(answer), meta)
 
 
+def parse_hub_ref(ref: str) -> tuple[str, str | None, str]:
+    """`hf:ID[:CONFIG][@SPLIT]` -> (dataset id, config or None, split; default "test")."""
+    body = ref.removeprefix("hf:")
+    body, _, split = body.partition("@")
+    dataset_id, _, config = body.partition(":")
+    if not dataset_id:
+        raise ValueError(f"{ref!r}: expected hf:DATASET_ID[:CONFIG][@SPLIT], e.g. hf:openai/gsm8k:main@test")
+    return dataset_id, config or None, split or "test"
+
+
 def load_benchmark(name_or_path: str, *, allow_hub: bool = True) -> list[BenchmarkItem]:
-    """Load a benchmark by registry name or from a local jsonl/parquet path."""
+    """Load a benchmark by registry name, from a local jsonl/parquet path, or from the
+    Hugging Face hub as `hf:DATASET_ID[:CONFIG][@SPLIT]` (needs `allow_hub` and a network)."""
+    if name_or_path.startswith("hf:"):
+        dataset_id, config, split = parse_hub_ref(name_or_path)
+        if not allow_hub:
+            raise FileNotFoundError(f"{name_or_path} is on the Hugging Face hub: allow hub access (allow_hub) to load it")
+        name = dataset_id.rsplit("/", 1)[-1].lower()
+        known = BENCHMARKS.get(name)
+        spec = BenchmarkSpec(name, None, (dataset_id, config, split), problem_field=known.problem_field if known else "problem")
+        return _load_from_hub(spec)
     path = Path(name_or_path)
     if path.suffix in (".jsonl", ".json", ".parquet") or path.exists():
         if not path.exists():

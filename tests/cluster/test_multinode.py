@@ -4,6 +4,7 @@ solver actors and training workers over both, and writes where it says."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -23,8 +24,11 @@ def test_submitted_run_spreads_over_two_nodes(tmp_path):
         TOOLDISTILL, "submit", "tests/cluster/two_node_run.yaml", "--address", "{dashboard}",
         "--working-dir", str(ROOT), "--set", f"output_dir={out}", "--env", "RAY_AUTH_MODE=disabled",
     ]
+    # The job's entrypoint runs `python` from the head node's PATH, as on a real cluster
+    # where the setup commands put the project's environment first.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     subprocess.run([sys.executable, str(ROOT / "tests/cluster/two_node_cluster.py"), str(result), "--", *command],
-                   cwd=ROOT, check=True, timeout=1700)
+                   cwd=ROOT, env=env, check=True, timeout=1700)
     payload = json.loads(result.read_text())
     assert payload["returncode"] == 0, payload["stdout"][-4000:] + payload["stderr"][-4000:]
     assert "SUCCEEDED" in payload["stdout"]

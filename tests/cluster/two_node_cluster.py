@@ -20,11 +20,21 @@ import socket
 import subprocess
 import sys
 
+# A node of its own keeps its runtime environments (unpacked working_dir packages) in its
+# own folder, as on separate machines: sharing one would let the second node's agent
+# replace the package directory that is the job driver's working directory.
+SECOND_NODE_TMP = "/tmp/ray-second-node"
+
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def own_ports() -> dict[str, int]:
+    """Both nodes share one IP address, so each needs its own agent ports (the defaults collide)."""
+    return {name: free_port() for name in ("dashboard_agent_listen_port", "metrics_agent_port", "metrics_export_port", "runtime_env_agent_port")}
 
 
 def main() -> int:
@@ -44,10 +54,11 @@ def main() -> int:
             "dashboard_host": "127.0.0.1",
             "dashboard_port": port,
             "object_store_memory": 300 * 1024 * 1024,
+            **own_ports(),
         },
     )
     try:
-        cluster.add_node(num_cpus=3, resources={"node_second": 1}, object_store_memory=300 * 1024 * 1024)
+        cluster.add_node(num_cpus=3, resources={"node_second": 1}, object_store_memory=300 * 1024 * 1024, temp_dir=SECOND_NODE_TMP, **own_ports())
         cluster.wait_for_nodes()
         dashboard = f"http://127.0.0.1:{port}"
         _wait_for_job_server(dashboard)
