@@ -23,7 +23,8 @@ import sys
 # A node of its own keeps its runtime environments (unpacked working_dir packages) in its
 # own folder, as on separate machines: sharing one would let the second node's agent
 # replace the package directory that is the job driver's working directory.
-SECOND_NODE_TMP = "/tmp/ray-second-node"
+HEAD_NODE_TMP = "/tmp/ray-two-node"
+SECOND_NODE_TMP = "/tmp/ray-two-node-second"
 
 
 def free_port() -> int:
@@ -41,6 +42,9 @@ def main() -> int:
     result_path = sys.argv[1]
     command = sys.argv[sys.argv.index("--") + 1 :]
     os.environ["RAY_AUTH_MODE"] = "disabled"
+    # The head records its address in <RAY_TMPDIR>/ray_current_cluster; a private folder keeps
+    # other Ray instances on this machine (the test session's) from ever finding this cluster.
+    os.environ["RAY_TMPDIR"] = HEAD_NODE_TMP
     from ray.cluster_utils import Cluster
     from ray.util.state import list_actors, list_nodes
 
@@ -49,6 +53,7 @@ def main() -> int:
         initialize_head=True,
         head_node_args={
             "num_cpus": 3,
+            "temp_dir": HEAD_NODE_TMP,
             "resources": {"node_head": 1},
             "include_dashboard": True,
             "dashboard_host": "127.0.0.1",
