@@ -45,6 +45,7 @@ def main() -> int:
     # The head records its address in <RAY_TMPDIR>/ray_current_cluster; a private folder keeps
     # other Ray instances on this machine (the test session's) from ever finding this cluster.
     os.environ["RAY_TMPDIR"] = HEAD_NODE_TMP
+    os.makedirs(os.path.join(HEAD_NODE_TMP, "ray"), exist_ok=True)
     from ray.cluster_utils import Cluster
     from ray.util.state import list_actors, list_nodes
 
@@ -53,7 +54,6 @@ def main() -> int:
         initialize_head=True,
         head_node_args={
             "num_cpus": 3,
-            "temp_dir": HEAD_NODE_TMP,
             "resources": {"node_head": 1},
             "include_dashboard": True,
             "dashboard_host": "127.0.0.1",
