@@ -14,6 +14,17 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help="Distil tool 
 console = Console()
 
 
+def _load(config: str, model: type, set_: list[str] | None):
+    """The validated config, or a red message naming the bad fields and exit code 2."""
+    from cluster.config import ConfigError, load_config
+
+    try:
+        return load_config(config, model, set_)
+    except ConfigError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def tools(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON list of {name, category, description, parameters}.")] = False,
@@ -70,14 +81,9 @@ def generate(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Run (or resume) the generation stage: problems -> Solver Agent -> traces/ + rejects/."""
-    from cluster.config import ConfigError, load_config
     from pipeline.generate import GenerateConfig, run_generate
 
-    try:
-        cfg = load_config(config, GenerateConfig, set_)
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    cfg = _load(config, GenerateConfig, set_)
     summary = run_generate(cfg, progress=not quiet)
     stats = summary.stats
     table = Table(title=f"generation: {cfg.name} -> {summary.output_dir}")
@@ -102,14 +108,9 @@ def eval_(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Run (or resume) an evaluation: generations, grades, report.md/json and plot.png."""
-    from cluster.config import ConfigError, load_config
     from eval.run import EvalConfig, run_eval
 
-    try:
-        cfg = load_config(config, EvalConfig, set_)
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    cfg = _load(config, EvalConfig, set_)
     summary = run_eval(cfg, progress=not quiet)
     table = Table(title=f"evaluation: {cfg.name} -> {summary.output_dir}")
     for column in ("benchmark", "model", "k/n", "accuracy", "95% CI", "pass@1", "mean tokens"):
@@ -174,13 +175,12 @@ def backtranslate(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
 ) -> None:
     """Run (or resume) back-translation: traces -> Translator -> Judge -> Rephrase -> sft/ + dataset_card.md."""
-    from cluster.config import ConfigError, load_config
     from pipeline.backtranslate import BacktranslateConfig, run_backtranslate
 
+    cfg = _load(config, BacktranslateConfig, set_)
     try:
-        cfg = load_config(config, BacktranslateConfig, set_)
         summary = run_backtranslate(cfg, progress=not quiet)
-    except (ConfigError, ValueError) as exc:
+    except ValueError as exc:  # e.g. no trace parts where the config points
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
     stats = summary.stats
@@ -213,15 +213,10 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", help="No per-step progress lines from the workers.")] = False,
 ) -> None:
     """Run (or resume) LoRA SFT on Ray Train + DeepSpeed: messages -> adapter/ (+ merged/)."""
-    from cluster.config import ConfigError, load_config
     from train.config import TrainConfig
     from train.sft import run_train
 
-    try:
-        cfg = load_config(config, TrainConfig, set_)
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    cfg = _load(config, TrainConfig, set_)
     summary = run_train(cfg, progress=not quiet)
     table = Table(title=f"training: {cfg.name} ({cfg.model}, LoRA r={cfg.lora.r}, ZeRO-{cfg.zero_stage})")
     table.add_column("")
@@ -245,14 +240,9 @@ def train(
 
 
 def _load_run_config(config: str, set_: list[str] | None):
-    from cluster.config import ConfigError, load_config
     from cluster.run_config import RunConfig
 
-    try:
-        return load_config(config, RunConfig, set_)
-    except ConfigError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from None
+    return _load(config, RunConfig, set_)
 
 
 def _print_run(summary) -> None:

@@ -164,22 +164,11 @@ class EvalSummary:
     rejected: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass
-class Layout:
-    root: str
-
-    def __post_init__(self) -> None:
-        self.fs, self.base = io.resolve(self.root)
+class Layout(io.RunFolder):
+    """Where an evaluation writes: generations/<model>/<benchmark>/, rejects/, the report."""
 
     def generations(self, model: str, benchmark: str) -> str:
-        return io.join(self.base, "generations", model, benchmark)
-
-    @property
-    def rejects(self) -> str:
-        return io.join(self.base, "rejects")
-
-    def file(self, name: str) -> str:
-        return io.join(self.base, name)
+        return self.file("generations", model, benchmark)
 
 
 # ---------------------------------------------------------------------------- row logic

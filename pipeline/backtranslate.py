@@ -87,38 +87,24 @@ class BacktranslateConfig(BaseModel):
     resources: BacktranslateResources = Field(default_factory=BacktranslateResources)
 
 
-@dataclass
-class Layout:
-    """Where a back-translation run writes."""
-
-    root: str
-
-    def __post_init__(self) -> None:
-        self.fs, self.base = io.resolve(self.root)
+class Layout(io.RunFolder):
+    """Where a back-translation run writes: sft/, rejects/, translations/, stats.json, the card."""
 
     @property
     def sft(self) -> str:
-        return io.join(self.base, "sft")
-
-    @property
-    def rejects(self) -> str:
-        return io.join(self.base, "rejects")
+        return self.file("sft")
 
     @property
     def translations(self) -> str:
-        return io.join(self.base, "translations")
+        return self.file("translations")
 
     @property
     def jsonl(self) -> str:
-        return io.join(self.base, "sft", "data.jsonl")
-
-    @property
-    def stats(self) -> str:
-        return io.join(self.base, "stats.json")
+        return self.file("sft", "data.jsonl")
 
     @property
     def card(self) -> str:
-        return io.join(self.base, "dataset_card.md")
+        return self.file("dataset_card.md")
 
 
 # ------------------------------------------------------------------------ row logic

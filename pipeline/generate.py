@@ -96,26 +96,12 @@ class GenerateConfig(BaseModel):
     resources: GenerateResources = Field(default_factory=GenerateResources)
 
 
-@dataclass
-class Layout:
-    """Where a generation run writes."""
-
-    root: str
-
-    def __post_init__(self) -> None:
-        self.fs, self.base = io.resolve(self.root)
+class Layout(io.RunFolder):
+    """Where a generation run writes: traces/, rejects/, stats.json."""
 
     @property
     def traces(self) -> str:
-        return io.join(self.base, "traces")
-
-    @property
-    def rejects(self) -> str:
-        return io.join(self.base, "rejects")
-
-    @property
-    def stats(self) -> str:
-        return io.join(self.base, "stats.json")
+        return self.file("traces")
 
 
 # ------------------------------------------------------------------------ row logic

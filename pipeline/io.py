@@ -12,6 +12,7 @@ import logging
 import os
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -74,3 +75,24 @@ def read_parts(fs: pafs.FileSystem, directory: str, columns: Iterable[str] | Non
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="default")
+
+
+@dataclass
+class RunFolder:
+    """A stage's output folder (local or URI): its filesystem, and the places every stage has."""
+
+    root: str
+
+    def __post_init__(self) -> None:
+        self.fs, self.base = resolve(self.root)
+
+    def file(self, *parts: str) -> str:
+        return join(self.base, *parts)
+
+    @property
+    def rejects(self) -> str:
+        return self.file("rejects")
+
+    @property
+    def stats(self) -> str:
+        return self.file("stats.json")
