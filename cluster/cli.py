@@ -275,7 +275,7 @@ def run(
     from cluster.run import StageConfigChanged, run_pipeline
 
     cfg = _load_run_config(config, set_)
-    unknown = sorted(set(stage or []) | set(force or []) - set(cfg.stages))
+    unknown = sorted((set(stage or []) | set(force or [])) - set(cfg.stages))
     if unknown:
         console.print(f"[red]not stages of this run: {unknown} (it has {cfg.stages})[/red]")
         raise typer.Exit(2)

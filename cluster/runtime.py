@@ -24,5 +24,7 @@ def ensure_ray(num_cpus: int | None = None, address: str | None = None) -> None:
         ray.init(address=address, log_to_driver=True)
         log.info("connected to the Ray cluster at %s", address)
     else:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, configure_logging=False)
+        # The dashboard serves Ray's state API, which Ray Train's placement-group cleaner polls
+        # every second (without it, it logs a warning each time), and shows the run's progress.
+        ray.init(num_cpus=num_cpus, include_dashboard=True, dashboard_host="127.0.0.1", configure_logging=False)
         log.info("started a local Ray instance")

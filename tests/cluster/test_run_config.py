@@ -110,3 +110,29 @@ def test_fingerprint_follows_the_stage_config():
     assert fingerprint(a.generate) == fingerprint(b.generate)
     assert fingerprint(a.train) != fingerprint(b.train)
     assert issubclass(StageConfigChanged, RuntimeError)
+
+
+def test_cli_run_reports_config_errors_by_field(tmp_path):
+    from typer.testing import CliRunner
+
+    from cluster.cli import app
+
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump(minimal(output_dir=str(tmp_path / "r"))))
+    result = CliRunner().invoke(app, ["run", str(path), "--set", "train.optim.lr=-1"])
+    assert result.exit_code == 2
+    assert "train.optim.lr" in result.output
+    unknown = CliRunner().invoke(app, ["run", str(path), "--set", "stages=[generate]", "--stage", "train"])
+    assert unknown.exit_code == 2 and "not stages of this run" in unknown.output
+    assert not (tmp_path / "r").exists()  # nothing ran
+
+
+def test_submit_refuses_a_config_outside_the_working_directory(tmp_path):
+    from cluster.submit import config_path_in, entrypoint
+
+    with pytest.raises(ValueError, match="outside the working directory"):
+        config_path_in(ROOT, str(tmp_path / "x.yaml"))
+    assert config_path_in(ROOT, str(ROOT / "configs" / "demo.yaml")) == "configs/demo.yaml"
+    assert entrypoint("configs/demo.yaml", ["train.lora.r=8"], ["train"], []) == (
+        "python -m cluster.cli run configs/demo.yaml --quiet --set train.lora.r=8 --stage train"
+    )
