@@ -295,6 +295,24 @@ def run(
 
 
 @app.command()
+def report(
+    config: Annotated[str, typer.Argument(help="Run config (YAML).")],
+    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a value, e.g. --set output_dir=...")] = None,
+) -> None:
+    """Rewrite a run's report.md (and plot.png) from its finished stages, running nothing."""
+    from pathlib import Path
+
+    from rich.markdown import Markdown
+
+    from cluster.run import write_report
+
+    path, plot = write_report(_load_run_config(config, set_))
+    console.print(f"report: [bold]{path}[/bold]" + (f"  plot: {plot}" if plot else ""))
+    if Path(path).exists():
+        console.print(Markdown(Path(path).read_text()))
+
+
+@app.command()
 def submit(
     config: Annotated[str, typer.Argument(help="Run config (YAML) inside the working directory.")],
     address: Annotated[str, typer.Option("--address", envvar="RAY_JOB_ADDRESS", help="Ray dashboard address, e.g. http://head:8265")],

@@ -99,7 +99,6 @@ def run_pipeline(
     still resumes from whatever it wrote). `on_stage(stage, "start"|"skip"|"done")` lets a
     CLI show progress.
     """
-    from cluster.report import write_run_report
     from cluster.runtime import ensure_ray
 
     selected = [s for s in config.stages if stages is None or s in set(stages)]
@@ -139,12 +138,18 @@ def run_pipeline(
         summary.stages.append(StageOutcome(stage, False, result, elapsed))
         if on_stage:
             on_stage(stage, "done")
-    # The report covers every stage that has finished, in this call or an earlier one.
-    finished = {o.stage: o.summary for o in summary.stages}
-    for stage in STAGES:
-        if stage not in finished:
-            marker = _read_json(fs, io.join(root, stage, MARKER))
-            if marker is not None:
-                finished[stage] = marker.get("summary", {})
-    summary.report_md, summary.plot_png = write_run_report(config, finished, fs, root)
+    summary.report_md, summary.plot_png = write_report(config)
     return summary
+
+
+def write_report(config: RunConfig) -> tuple[str, str | None]:
+    """(Re)write `<run>/report.md` from every stage that has finished, in any call."""
+    from cluster.report import write_run_report
+
+    fs, root = io.resolve(config.output_dir or f"runs/{config.name}")
+    finished = {}
+    for stage in STAGES:
+        marker = _read_json(fs, io.join(root, stage, MARKER))
+        if marker is not None:
+            finished[stage] = marker.get("summary", {})
+    return write_run_report(config, finished, fs, root)

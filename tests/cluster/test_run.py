@@ -59,3 +59,18 @@ def test_a_rerun_skips_finished_stages_and_a_changed_stage_is_refused(tiny_run):
     # The stages before it still match and are skipped, not rerun.
     only_data = run_pipeline(changed, stages=["generate", "backtranslate"], progress=False)
     assert [o.skipped for o in only_data.stages] == [True, True]
+
+
+@pytest.mark.slow
+def test_report_command_rewrites_the_report_without_running_anything(tiny_run):
+    from typer.testing import CliRunner
+
+    from cluster.cli import app
+
+    *_, root = tiny_run
+    (root / "report.md").unlink()
+    markers = {stage: (root / stage / MARKER).stat().st_mtime for stage in STAGES}
+    result = CliRunner().invoke(app, ["report", str(HERE / "tiny_run.yaml"), "--set", f"output_dir={root}"])
+    assert result.exit_code == 0, result.output
+    assert "## Training" in (root / "report.md").read_text()
+    assert markers == {stage: (root / stage / MARKER).stat().st_mtime for stage in STAGES}
