@@ -61,7 +61,7 @@ __all__ = [
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 
 
-def _match_braces(text: str, open_index: int) -> str | None:
+def match_braces(text: str, open_index: int) -> str | None:
     """The text inside the brace group opening at `open_index`; None if it never closes.
 
     Escaped characters (`\\{`, `\\}`, `\\\\`) are skipped, so LaTeX set braces inside the
@@ -121,7 +121,7 @@ def extract_boxed(text: str | None) -> str | None:
     while i < n and text[i] in " \t\n":
         i += 1
     if i < n and text[i] == "{":
-        return _match_braces(text, i)
+        return match_braces(text, i)
     if i > pos + len(name) and i < n:  # `\boxed 5`: one token up to a space or `$`
         m = re.match(r"[^\s$]+", text[i:])
         return m.group(0) if m else None
@@ -229,7 +229,7 @@ def _unwrap_commands(s: str) -> str:
         m = _UNWRAP_RE.search(s)
         if m is None:
             break
-        inner = _match_braces(s, m.end() - 1)
+        inner = match_braces(s, m.end() - 1)
         if inner is None:  # unbalanced: drop the command name only
             s = s[: m.start()] + s[m.end() - 1 :]
             continue

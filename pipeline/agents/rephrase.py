@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from eval.grading import extract_boxed
+from eval.grading import extract_boxed, match_braces
 from pipeline.agents import backtranslate_prompts as prompts
 from pipeline.agents.judge import find_leak
 from pipeline.records import RejectReason, Trace, Translation
@@ -51,21 +51,14 @@ def _pick(seed: str, key: str, options: list[str]) -> str:
 def unbox(text: str) -> str:
     """`\\boxed{X}` → `X` everywhere (intermediate results are not final answers)."""
     out, i = [], 0
-    while True:
-        j = text.find("\\boxed{", i)
-        if j < 0:
-            out.append(text[i:])
-            return "".join(out)
-        out.append(text[i:j])
-        depth, k = 0, j + len("\\boxed")
-        while k < len(text):
-            depth += text[k] == "{"
-            depth -= text[k] == "}"
-            if depth == 0:
-                break
-            k += 1
-        out.append(text[j + len("\\boxed{") : k])
-        i = k + 1
+    while (j := text.find("\\boxed{", i)) >= 0:
+        inner = match_braces(text, j + len("\\boxed"))
+        if inner is None:  # never closes: leave the rest as it is
+            break
+        out += [text[i:j], inner]
+        i = j + len("\\boxed{") + len(inner) + 1
+    out.append(text[i:])
+    return "".join(out)
 
 
 def scrub(text: str | None) -> str:
