@@ -40,6 +40,7 @@ demo: $(STAMP)
 # pytest exits 5 when it collects nothing: that is a broken suite here, so say so and fail.
 test: $(STAMP) $(VLLM_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; fi; exit $$rc
 

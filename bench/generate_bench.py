@@ -50,11 +50,11 @@ def symbolic_ray(count: int, workdir: Path) -> float:
 
 
 def symbolic_asyncio(count: int) -> float:
-    from eval.grading import Grader
     from pipeline.agents.solver import solve
     from pipeline.filtering import classify
     from pipeline.synthetic import generate_problems
     from pipeline.teachers.symbolic import SymbolicTeacher
+    from toolkit.grading import Grader
     from toolkit.registry import openai_tools
     from toolkit.sandbox import Sandbox
 
@@ -133,7 +133,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=256)
     opts = parser.parse_args()
 
-    from cluster.runtime import ensure_ray
+    from pipeline.runtime.ray_start import ensure_ray
 
     ensure_ray(num_cpus=2)
     result: dict = {}

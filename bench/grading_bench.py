@@ -1,11 +1,11 @@
 """Grading benchmark: our grader vs plain math-verify on the labelled pairs, speed and agreement.
 
-    python bench/grading_bench.py [--repeats 3] [--workers 2] [--pairs tests/eval/grading_pairs.jsonl]
+    python bench/grading_bench.py [--repeats 3] [--workers 2] [--pairs tests/toolkit/grading_pairs.jsonl]
 
 Prints a table and, as its last line, one JSON object with at least
 {"ours_per_s", "math_verify_per_s", "speed_ratio", "ours_agreement", "math_verify_agreement"}.
 
-- ours: `eval.grading.grade` in this process (extraction + normalisation + comparison), one
+- ours: `toolkit.grading.grade` in this process (extraction + normalisation + comparison), one
   pair after another — the same work as the sandboxed Grader minus the process hop;
 - ours_sandboxed: `Grader(workers)` with every pair submitted at once (how the pipeline and
   the eval job grade), each comparison under a process-level deadline;
@@ -27,9 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.report import print_summary
-from eval.grading import Grader, grade
+from toolkit.grading import Grader, grade
 
-DEFAULT_PAIRS = Path(__file__).resolve().parents[1] / "tests" / "eval" / "grading_pairs.jsonl"
+DEFAULT_PAIRS = Path(__file__).resolve().parents[1] / "tests" / "toolkit" / "grading_pairs.jsonl"
 
 
 def plain_math_verify(pred: str, gold: str) -> bool:

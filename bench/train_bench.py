@@ -64,8 +64,8 @@ def plain_loop(config, steps: int) -> dict[str, float]:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, get_cosine_schedule_with_warmup
 
+    from pipeline.runtime.models import resolve_model
     from train.data import collate, normalise_messages, tokenize_conversation
-    from train.models import resolve_model
 
     torch.set_num_threads(1)
     torch.manual_seed(config.seed)

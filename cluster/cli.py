@@ -138,7 +138,7 @@ def grade(
     """Grade answers; prints {"equal", "pred" (extracted), "gold" (normalised)} per pair as JSON."""
     from pathlib import Path
 
-    from eval.grading import Grader, normalise_answer
+    from toolkit.grading import Grader, normalise_answer
 
     if (file is None) == (pred is None or gold is None):
         raise typer.BadParameter("give either --pred and --gold, or --file")

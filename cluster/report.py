@@ -11,7 +11,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
-from pipeline import io
+from pipeline.runtime import storage
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
@@ -95,18 +95,18 @@ def render_run_report(name: str, output_dir: str, summaries: dict[str, dict[str,
 
 def write_run_report(config: Any, summaries: dict[str, dict[str, Any]], fs: pafs.FileSystem, root: str) -> tuple[str, str | None]:
     """Write `<run>/report.md` (and copy the evaluation plot to `<run>/plot.png`)."""
-    eval_dir = io.join(root, "eval")
+    eval_dir = storage.join(root, "eval")
     eval_markdown = None
     plot = None
-    if "eval" in summaries and fs.get_file_info(io.join(eval_dir, "report.md")).type == pafs.FileType.File:
-        with fs.open_input_stream(io.join(eval_dir, "report.md")) as handle:
+    if "eval" in summaries and fs.get_file_info(storage.join(eval_dir, "report.md")).type == pafs.FileType.File:
+        with fs.open_input_stream(storage.join(eval_dir, "report.md")) as handle:
             eval_markdown = handle.read().decode()
-        source = io.join(eval_dir, "plot.png")
+        source = storage.join(eval_dir, "plot.png")
         if fs.get_file_info(source).type == pafs.FileType.File:
-            plot = io.join(root, "plot.png")
+            plot = storage.join(root, "plot.png")
             fs.copy_file(source, plot)
     text = render_run_report(config.name, config.output_dir or f"runs/{config.name}", summaries, eval_markdown)
-    path = io.join(root, "report.md")
+    path = storage.join(root, "report.md")
     with fs.open_output_stream(path) as handle:
         handle.write(text.encode())
     return path, plot

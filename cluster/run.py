@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow.fs as pafs
 
 from cluster.run_config import STAGES, RunConfig, Stage
-from pipeline import io
+from pipeline.runtime import storage
 
 log = logging.getLogger(__name__)
 
@@ -99,21 +99,21 @@ def run_pipeline(
     still resumes from whatever it wrote). `on_stage(stage, "start"|"skip"|"done")` lets a
     CLI show progress.
     """
-    from cluster.runtime import ensure_ray
+    from pipeline.runtime.ray_start import ensure_ray
 
     selected = [s for s in config.stages if stages is None or s in set(stages)]
     forced = set(force)
     ensure_ray(num_cpus=config.ray.num_cpus, address=config.ray.address)
-    fs, root = io.resolve(config.output_dir or f"runs/{config.name}")
-    io.ensure_dir(fs, root)
-    _write_json(fs, io.join(root, "run_config.json"), config.model_dump(mode="json"))
+    fs, root = storage.resolve(config.output_dir or f"runs/{config.name}")
+    storage.ensure_dir(fs, root)
+    _write_json(fs, storage.join(root, "run_config.json"), config.model_dump(mode="json"))
     runners = _stage_runners()
     summary = RunSummary(name=config.name, output_dir=config.output_dir or f"runs/{config.name}")
     for stage in STAGES:
         if stage not in selected:
             continue
         stage_config = config.stage_config(stage)
-        marker_path = io.join(root, stage, MARKER)
+        marker_path = storage.join(root, stage, MARKER)
         marker = _read_json(fs, marker_path)
         digest = fingerprint(stage_config)
         if marker is not None and stage not in forced:
@@ -133,7 +133,7 @@ def run_pipeline(
         started = time.perf_counter()
         result = summary_to_dict(runners[stage](stage_config, progress=progress))
         elapsed = time.perf_counter() - started
-        io.ensure_dir(fs, io.join(root, stage))
+        storage.ensure_dir(fs, storage.join(root, stage))
         _write_json(fs, marker_path, {"stage": stage, "fingerprint": digest, "finished_at": time.time(), "summary": result})
         summary.stages.append(StageOutcome(stage, False, result, elapsed))
         if on_stage:
@@ -146,10 +146,10 @@ def write_report(config: RunConfig) -> tuple[str, str | None]:
     """(Re)write `<run>/report.md` from every stage that has finished, in any call."""
     from cluster.report import write_run_report
 
-    fs, root = io.resolve(config.output_dir or f"runs/{config.name}")
+    fs, root = storage.resolve(config.output_dir or f"runs/{config.name}")
     finished = {}
     for stage in STAGES:
-        marker = _read_json(fs, io.join(root, stage, MARKER))
+        marker = _read_json(fs, storage.join(root, stage, MARKER))
         if marker is not None:
             finished[stage] = marker.get("summary", {})
     return write_run_report(config, finished, fs, root)

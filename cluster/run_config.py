@@ -22,9 +22,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from eval.run import EvalConfig
-from pipeline import io
 from pipeline.backtranslate import BacktranslateConfig
 from pipeline.generate import GenerateConfig
+from pipeline.runtime import storage
 from train.config import TrainConfig
 
 Stage = Literal["generate", "backtranslate", "train", "eval"]
@@ -73,7 +73,7 @@ class RunConfig(BaseModel):
         stages = data.get("stages") or list(STAGES)
         for (section, key), (producer, relative) in _DERIVED.items():
             values = dict(data.get(section) or {})
-            derived = io.join(root, relative)
+            derived = storage.join(root, relative)
             given = values.get(key)
             if given is None:
                 values[key] = derived
@@ -102,7 +102,7 @@ class RunConfig(BaseModel):
         return getattr(self, stage)
 
     def stage_dir(self, stage: Stage) -> str:
-        return io.join(self.output_dir or f"runs/{self.name}", stage)
+        return storage.join(self.output_dir or f"runs/{self.name}", stage)
 
 
 def _default_eval_models(section: dict[str, Any], train: dict[str, Any], root: str) -> dict[str, Any]:
@@ -121,7 +121,7 @@ def _default_eval_models(section: dict[str, Any], train: dict[str, Any], root: s
         base = train.get("model", "smollm2")
         section["models"] = [
             {"name": "base", "model": base},
-            {"name": "student", "model": base, "adapter": io.join(root, "train", "adapter")},
+            {"name": "student", "model": base, "adapter": storage.join(root, "train", "adapter")},
         ]
         section.setdefault("baseline", "base")
     return section

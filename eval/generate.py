@@ -66,7 +66,7 @@ class HFGenerator:
     """transformers `generate` on left-padded batches; optional PEFT adapter.
 
     Args:
-        model: hub id, local path or "smollm2" (see `train.models.resolve_model`).
+        model: hub id, local path or "smollm2" (see `pipeline.runtime.models.resolve_model`).
         adapter: a PEFT adapter folder (e.g. `train`'s `adapter/`), or None for the base model.
         merge_adapter: merge the adapter into the weights at load (faster generation).
         batch_size: conversations per `generate` call; larger is faster per token on CPU
@@ -154,7 +154,7 @@ class VLLMGenerator:
     def __init__(self, model: str, adapter: str | None = None, *, max_lora_rank: int = 64, **engine_kwargs: Any) -> None:
         from vllm import LLM
 
-        from train.models import resolve_model
+        from pipeline.runtime.models import resolve_model
 
         self.name = f"vllm:{model}" + (f"+{adapter}" if adapter else "")
         if adapter:

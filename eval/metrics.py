@@ -103,7 +103,7 @@ def majority_correct(answers: Sequence[str | None], correct: Sequence[bool]) -> 
     Answers are grouped by their normalised text; no answer never wins a vote; a tie
     goes to the answer seen first (so greedy-first orderings are stable).
     """
-    from eval.grading import normalise_answer
+    from toolkit.grading import normalise_answer
 
     keys = [normalise_answer(a) if a else None for a in answers]
     votes = Counter(k for k in keys if k)

@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from pipeline import io
+from pipeline.runtime import storage
 
 Results = Mapping[str, Mapping[str, Mapping[str, Any]]]  # model -> benchmark -> metrics
 
@@ -173,9 +173,9 @@ def write_report(
     output_dir: str, results: Results, comparisons: Mapping[str, Any], meta: Mapping[str, Any]
 ) -> dict[str, str]:
     """Write report.md, report.json and plot.png into `output_dir`; returns their paths."""
-    fs, base = io.resolve(output_dir)
-    io.ensure_dir(fs, base)
-    paths = {"markdown": io.join(base, "report.md"), "json": io.join(base, "report.json"), "plot": io.join(base, "plot.png")}
+    fs, base = storage.resolve(output_dir)
+    storage.ensure_dir(fs, base)
+    paths = {"markdown": storage.join(base, "report.md"), "json": storage.join(base, "report.json"), "plot": storage.join(base, "plot.png")}
     payload = {"meta": dict(meta), "results": results, "comparisons": comparisons}
     contents = {
         "markdown": render_markdown(results, comparisons, meta).encode(),

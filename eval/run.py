@@ -29,11 +29,11 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from eval.benchmarks import BenchmarkItem, load_benchmark
 from eval.generate import SamplingConfig, build_generator
 from eval.metrics import benchmark_metrics, compare_models
 from eval.prompts import PromptConfig, build_messages, template_for
-from pipeline import io
+from pipeline.problems.benchmarks import BenchmarkItem, load_benchmark
+from pipeline.runtime import storage
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,7 @@ class EvalSummary:
     rejected: dict[str, int] = field(default_factory=dict)
 
 
-class Layout(io.RunFolder):
+class Layout(storage.RunFolder):
     """Where an evaluation writes: generations/<model>/<benchmark>/, rejects/, the report."""
 
     def generations(self, model: str, benchmark: str) -> str:
@@ -243,7 +243,7 @@ class EvalBatch:
     """Async Ray Data UDF: generate, grade and write one batch; the model loads once per actor."""
 
     def __init__(self, spec_json: str, sampling_json: str, layout_root: str, grader_timeout_s: float, num_threads: int | None) -> None:
-        from eval.grading import Grader
+        from toolkit.grading import Grader
 
         self.spec = ModelSpec.model_validate_json(spec_json)
         self.sampling = SamplingConfig.model_validate_json(sampling_json)
@@ -283,7 +283,7 @@ class EvalBatch:
             })
         for benchmark, written in out_rows.items():
             table = pa.Table.from_pylist(written, schema=GENERATION_SCHEMA)
-            io.write_part(table, self.layout.fs, self.layout.generations(self.spec.name, benchmark))
+            storage.write_part(table, self.layout.fs, self.layout.generations(self.spec.name, benchmark))
         return pa.table({"rows": [len(rows)], "tokens": [sum(g.completion_tokens for g in generations)]})
 
 
@@ -291,7 +291,7 @@ class EvalBatch:
 
 
 def _written(layout: Layout, model: str, benchmark: str) -> list[dict[str, Any]]:
-    table = io.read_parts(layout.fs, layout.generations(model, benchmark))
+    table = storage.read_parts(layout.fs, layout.generations(model, benchmark))
     return [] if table is None else table.to_pylist()
 
 
@@ -325,12 +325,12 @@ def _generate_model(spec: ModelSpec, rows: list[dict[str, Any]], config: EvalCon
 def _write_rejects(layout: Layout, rejects: list[dict[str, Any]]) -> None:
     if not rejects:
         return
-    old = io.read_parts(layout.fs, layout.rejects, columns=["benchmark", "problem_id"])
+    old = storage.read_parts(layout.fs, layout.rejects, columns=["benchmark", "problem_id"])
     seen = set() if old is None else set(zip(*(old.column(c).to_pylist() for c in ("benchmark", "problem_id")), strict=True))
     new = [r for r in rejects if (r["benchmark"], r["problem_id"]) not in seen]
     if new:
-        io.ensure_dir(layout.fs, layout.rejects)
-        io.write_part(pa.Table.from_pylist(new, schema=EVAL_REJECT_SCHEMA), layout.fs, layout.rejects)
+        storage.ensure_dir(layout.fs, layout.rejects)
+        storage.write_part(pa.Table.from_pylist(new, schema=EVAL_REJECT_SCHEMA), layout.fs, layout.rejects)
 
 
 def collect_results(
@@ -371,12 +371,12 @@ def run_eval(config: EvalConfig, *, progress: bool = True) -> EvalSummary:
     """Run (or resume) an evaluation and write its report; returns the summary."""
     import ray.data
 
-    from cluster.runtime import ensure_ray
     from eval.report import write_report
+    from pipeline.runtime.ray_start import ensure_ray
 
     started = time.perf_counter()
     layout = Layout(config.output_dir)
-    io.ensure_dir(layout.fs, layout.base)
+    storage.ensure_dir(layout.fs, layout.base)
 
     items: dict[str, list[BenchmarkItem]] = {}
     rejects: list[dict[str, Any]] = []
@@ -393,7 +393,7 @@ def run_eval(config: EvalConfig, *, progress: bool = True) -> EvalSummary:
     for spec in config.models:
         todo: list[dict[str, Any]] = []
         for ref in config.benchmarks:
-            io.ensure_dir(layout.fs, layout.generations(spec.name, ref.name))
+            storage.ensure_dir(layout.fs, layout.generations(spec.name, ref.name))
             fp = fingerprint(spec, config.sampling, template_for(ref.name, config.prompt), config.prompt.system)
             done = {(r["problem_id"], r["sample"]) for r in _written(layout, spec.name, ref.name) if r["fingerprint"] == fp}
             planned = plan_rows(spec, ref.name, items[ref.name], config, done)

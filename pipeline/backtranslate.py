@@ -22,7 +22,6 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from pipeline import io
 from pipeline.agents.rephrase import RephraseConfig, compose, llm_rephrase, validate
 from pipeline.agents.translator import TranslatorConfig
 from pipeline.filtering import WRONG_ANSWER_KEPT
@@ -41,6 +40,7 @@ from pipeline.records import (
     trace_from_row,
     trace_to_json,
 )
+from pipeline.runtime import storage
 from pipeline.teachers.factory import TeacherConfig
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,7 @@ class BacktranslateConfig(BaseModel):
     resources: BacktranslateResources = Field(default_factory=BacktranslateResources)
 
 
-class Layout(io.RunFolder):
+class Layout(storage.RunFolder):
     """Where a back-translation run writes: sft/, rejects/, translations/, stats.json, the card."""
 
     @property
@@ -146,9 +146,9 @@ class BacktranslateBatch:
     """Async Ray Data UDF: translate, judge, rephrase and write one batch of traces."""
 
     def __init__(self, config_json: str, teacher_handles: dict[str, list] | None = None) -> None:
-        from eval.grading import Grader
         from pipeline.agents.judge import Judge
         from pipeline.agents.translator import Translator
+        from toolkit.grading import Grader
 
         self.config = BacktranslateConfig.model_validate_json(config_json)
         self.layout = Layout(self.config.output_dir)
@@ -229,9 +229,9 @@ class BacktranslateBatch:
         rejects = [r for _, r, _ in results if r is not None]
         translations = [t for _, _, ts in results for t in ts]
         # translations first: a crash before the sft/rejects parts only repeats work (stats dedupe by call)
-        io.write_part(to_table(translations, TRANSLATION_SCHEMA), self.layout.fs, self.layout.translations)
-        io.write_part(to_table(examples, SFT_SCHEMA), self.layout.fs, self.layout.sft)
-        io.write_part(to_table(rejects, REJECT_SCHEMA), self.layout.fs, self.layout.rejects)
+        storage.write_part(to_table(translations, TRANSLATION_SCHEMA), self.layout.fs, self.layout.translations)
+        storage.write_part(to_table(examples, SFT_SCHEMA), self.layout.fs, self.layout.sft)
+        storage.write_part(to_table(rejects, REJECT_SCHEMA), self.layout.fs, self.layout.rejects)
         return pa.table({"traces": [batch.num_rows], "examples": [len(examples)], "translations": [len(translations)],
                          "cached": [sum(bool(t["cached"]) for t in translations)]})
 
@@ -252,17 +252,17 @@ class BacktranslateSummary:
 
 def _traces_folder(traces_dir: str) -> tuple[Any, str, str | None]:
     """(fs, traces folder, generation rejects folder or None)."""
-    fs, base = io.resolve(traces_dir)
-    nested = io.join(base, "traces")
-    if io.part_files(fs, nested):
-        rejects = io.join(base, "rejects")
-        return fs, nested, rejects if io.part_files(fs, rejects) else None
+    fs, base = storage.resolve(traces_dir)
+    nested = storage.join(base, "traces")
+    if storage.part_files(fs, nested):
+        rejects = storage.join(base, "rejects")
+        return fs, nested, rejects if storage.part_files(fs, rejects) else None
     return fs, base, None
 
 
 def _read_traces(traces_dir: str) -> tuple[pa.Table, Any, str | None]:
     fs, folder, rejects = _traces_folder(traces_dir)
-    table = io.read_parts(fs, folder)
+    table = storage.read_parts(fs, folder)
     if table is None:
         raise ValueError(f"no trace parquet parts in {traces_dir} (nor in its traces/ folder); run generation first")
     missing = [name for name in ("id", "problem", "answer", "messages", "tool_calls") if name not in table.column_names]
@@ -274,7 +274,7 @@ def _read_traces(traces_dir: str) -> tuple[pa.Table, Any, str | None]:
 def _done_ids(layout: Layout) -> set[str]:
     done: set[str] = set()
     for folder in (layout.sft, layout.rejects):
-        table = io.read_parts(layout.fs, folder, columns=["id"])
+        table = storage.read_parts(layout.fs, folder, columns=["id"])
         if table is not None:
             done.update(table.column("id").to_pylist())
     return done
@@ -299,13 +299,13 @@ def run_backtranslate(config: BacktranslateConfig, *, progress: bool = True) -> 
     import ray.data
     from ray.data import ActorPoolStrategy
 
-    from cluster.runtime import ensure_ray
+    from pipeline.runtime.ray_start import ensure_ray
 
     started = time.perf_counter()
     traces, trace_fs, generation_rejects = _read_traces(config.traces_dir)
     layout = Layout(config.output_dir)
     for folder in (layout.sft, layout.rejects, layout.translations):
-        io.ensure_dir(layout.fs, folder)
+        storage.ensure_dir(layout.fs, folder)
     done = _done_ids(layout)
     ids = traces.column("id").to_pylist()
     seen: set[str] = set()
@@ -340,7 +340,7 @@ def run_backtranslate(config: BacktranslateConfig, *, progress: bool = True) -> 
     if generation_rejects is not None:
         from pipeline.agents.taxonomy import taxonomy_counts
 
-        table = io.read_parts(trace_fs, generation_rejects, columns=["id", "stage", "reason", "trace"])
+        table = storage.read_parts(trace_fs, generation_rejects, columns=["id", "stage", "reason", "trace"])
         taxonomy = taxonomy_counts(table.to_pylist()) if table is not None else None
     stats = compute_stats(layout, traces_in=len(seen), this_run=this_run, taxonomy=taxonomy,
                           wall_time_s=time.perf_counter() - started, config=config)
@@ -357,7 +357,7 @@ def run_backtranslate(config: BacktranslateConfig, *, progress: bool = True) -> 
 
 def write_jsonl(layout: Layout) -> int:
     """sft/data.jsonl from every sft part (rewritten whole, so a resumed run leaves it complete)."""
-    table = io.read_parts(layout.fs, layout.sft)
+    table = storage.read_parts(layout.fs, layout.sft)
     rows = table.to_pylist() if table is not None else []
     rows.sort(key=lambda r: r["id"])
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
@@ -371,9 +371,9 @@ def write_jsonl(layout: Layout) -> int:
 def compute_stats(layout: Layout, *, traces_in: int, this_run: list[dict[str, Any]], taxonomy: dict[str, int] | None,
                   wall_time_s: float, config: BacktranslateConfig) -> dict[str, Any]:
     """Totals over everything written so far (all attempts), plus this attempt's counters."""
-    sft = io.read_parts(layout.fs, layout.sft, columns=["id", "flags"])
-    rejects = io.read_parts(layout.fs, layout.rejects, columns=["id", "reason"])
-    translations = io.read_parts(layout.fs, layout.translations)
+    sft = storage.read_parts(layout.fs, layout.sft, columns=["id", "flags"])
+    rejects = storage.read_parts(layout.fs, layout.rejects, columns=["id", "reason"])
+    translations = storage.read_parts(layout.fs, layout.translations)
     examples = sft.num_rows if sft is not None else 0
     by_reason = Counter(rejects.column("reason").to_pylist()) if rejects is not None else Counter()
     flags = Counter(f for fl in (sft.column("flags").to_pylist() if sft is not None else []) for f in fl)

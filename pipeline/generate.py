@@ -22,10 +22,9 @@ from typing import Any, Literal
 import pyarrow as pa
 from pydantic import BaseModel, Field
 
-from pipeline import io
 from pipeline.agents.solver import SolverConfig, solve
-from pipeline.clean import ContaminationIndex, check_row, text_hash
 from pipeline.filtering import KEPT, WRONG_ANSWER_KEPT, FilterConfig, classify
+from pipeline.problems.clean import ContaminationIndex, check_row, text_hash
 from pipeline.records import (
     PROBLEM_SCHEMA,
     REJECT_SCHEMA,
@@ -40,6 +39,7 @@ from pipeline.records import (
     trace_to_json,
     trace_to_row,
 )
+from pipeline.runtime import storage
 from pipeline.teachers.factory import TeacherConfig
 from toolkit.sandbox import SandboxConfig
 
@@ -96,7 +96,7 @@ class GenerateConfig(BaseModel):
     resources: GenerateResources = Field(default_factory=GenerateResources)
 
 
-class Layout(io.RunFolder):
+class Layout(storage.RunFolder):
     """Where a generation run writes: traces/, rejects/, stats.json."""
 
     @property
@@ -134,7 +134,7 @@ def normalise_rows(rows: list[dict[str, Any]], source_name: str) -> list[dict[st
 
 def dataset_rows(names: list[str], allow_hub: bool) -> list[dict[str, Any]]:
     """Problem rows of registry sets (ids prefixed by the set, so two sets never collide)."""
-    from eval.benchmarks import load_benchmark
+    from pipeline.problems.benchmarks import load_benchmark
 
     rows = []
     for name in names:
@@ -187,8 +187,8 @@ class SolveBatch:
     """Async Ray Data UDF: solve, grade and write one batch of problems; returns batch counters."""
 
     def __init__(self, config_json: str, layout_root: str, teacher_handles: list | None = None) -> None:
-        from eval.grading import Grader
         from pipeline.teachers.factory import build_teacher
+        from toolkit.grading import Grader
         from toolkit.registry import openai_tools
         from toolkit.sandbox import Sandbox
 
@@ -238,8 +238,8 @@ class SolveBatch:
         results = await asyncio.gather(*(self._one(p) for p in problems))
         accepted = [a for a, _, _ in results if a is not None]
         rejected = [r for _, r, _ in results if r is not None]
-        io.write_part(to_table(accepted, TRACE_SCHEMA), self.layout.fs, self.layout.traces)
-        io.write_part(to_table(rejected, REJECT_SCHEMA), self.layout.fs, self.layout.rejects)
+        storage.write_part(to_table(accepted, TRACE_SCHEMA), self.layout.fs, self.layout.traces)
+        storage.write_part(to_table(rejected, REJECT_SCHEMA), self.layout.fs, self.layout.rejects)
         tool_calls: Counter[str] = Counter()
         for _, _, c in results:
             tool_calls.update(c["tool_calls"])
@@ -297,7 +297,7 @@ def _read_problems(source: ProblemSource):
 
 def _write_clean_rejects(rows: list[dict[str, Any]], layout: Layout) -> None:
     for start in range(0, len(rows), 50_000):
-        io.write_part(to_table(rows[start : start + 50_000], REJECT_SCHEMA), layout.fs, layout.rejects, prefix="clean")
+        storage.write_part(to_table(rows[start : start + 50_000], REJECT_SCHEMA), layout.fs, layout.rejects, prefix="clean")
 
 
 def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSummary:
@@ -306,14 +306,14 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
     import ray.data
     from ray.data import ActorPoolStrategy
 
-    from cluster.runtime import ensure_ray
+    from pipeline.runtime.ray_start import ensure_ray
 
     started = time.perf_counter()
     ensure_ray()
     ray.data.DataContext.get_current().enable_progress_bars = progress
     layout = Layout(config.output_dir)
-    io.ensure_dir(layout.fs, layout.traces)
-    io.ensure_dir(layout.fs, layout.rejects)
+    storage.ensure_dir(layout.fs, layout.traces)
+    storage.ensure_dir(layout.fs, layout.rejects)
 
     screened = (
         _read_problems(config.problems)
@@ -417,11 +417,11 @@ def _sort_rows(
 def _already_written(layout: Layout) -> tuple[set[str], set[tuple[str, str]]]:
     """Ids the solver already finished (trace or reject), and the clean-stage rejects written."""
     solved = set()
-    traces = io.read_parts(layout.fs, layout.traces, columns=["id"])
+    traces = storage.read_parts(layout.fs, layout.traces, columns=["id"])
     if traces is not None:
         solved.update(traces.column("id").to_pylist())
     clean: set[tuple[str, str]] = set()
-    rejects = io.read_parts(layout.fs, layout.rejects, columns=["id", "stage", "detail"])
+    rejects = storage.read_parts(layout.fs, layout.rejects, columns=["id", "stage", "detail"])
     if rejects is not None:
         for row_id, stage, detail in zip(*(rejects.column(c).to_pylist() for c in ("id", "stage", "detail")), strict=True):
             if stage == "clean":
@@ -433,12 +433,12 @@ def _already_written(layout: Layout) -> tuple[set[str], set[tuple[str, str]]]:
 
 def compute_stats(layout: Layout, *, input_rows: int, wall_time_s: float, this_run: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over everything written so far (all attempts), plus this attempt's counters."""
-    traces = io.read_parts(layout.fs, layout.traces, columns=["id", "tool_calls", "prompt_tokens", "completion_tokens", "num_turns"])
-    rejects = io.read_parts(layout.fs, layout.rejects, columns=["id", "stage", "reason"])
+    traces = storage.read_parts(layout.fs, layout.traces, columns=["id", "tool_calls", "prompt_tokens", "completion_tokens", "num_turns"])
+    rejects = storage.read_parts(layout.fs, layout.rejects, columns=["id", "stage", "reason"])
     accepted = traces.num_rows if traces is not None else 0
     kept_wrong = 0
     if traces is not None:
-        statuses = io.read_parts(layout.fs, layout.traces, columns=["status"]).column("status").to_pylist()
+        statuses = storage.read_parts(layout.fs, layout.traces, columns=["status"]).column("status").to_pylist()
         kept_wrong = sum(status == WRONG_ANSWER_KEPT for status in statuses)
     by_reason = Counter(rejects.column("reason").to_pylist()) if rejects is not None else Counter()
     by_stage = Counter(rejects.column("stage").to_pylist()) if rejects is not None else Counter()

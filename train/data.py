@@ -304,9 +304,9 @@ def input_files(uri: str) -> tuple[str, list[str]]:
     """("parquet" | "json", files) for a file or folder of training data (local or URI)."""
     import pyarrow.fs as pafs
 
-    from pipeline import io
+    from pipeline.runtime import storage
 
-    fs, path = io.resolve(uri)
+    fs, path = storage.resolve(uri)
     info = fs.get_file_info(path)
     if info.type == pafs.FileType.NotFound:
         raise FileNotFoundError(f"training data {uri} does not exist")

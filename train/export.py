@@ -71,10 +71,10 @@ def save_adapter(model: Any, state_dict: dict[str, torch.Tensor], directory: str
 
 
 def load_adapter_model(base: str, adapter_dir: str | Path, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
-    """(PeftModel with the adapter, tokenizer), in eval mode; `base` as for `train.models.resolve_model`."""
+    """(PeftModel with the adapter, tokenizer), in eval mode; `base` as for `pipeline.runtime.models.resolve_model`."""
     from peft import PeftModel
 
-    from train.models import load_model_and_tokenizer
+    from pipeline.runtime.models import load_model_and_tokenizer
 
     model, tokenizer = load_model_and_tokenizer(base, dtype=dtype)
     model = PeftModel.from_pretrained(model, str(adapter_dir))

@@ -339,9 +339,9 @@ def run_train(config: TrainConfig, *, progress: bool = True) -> TrainSummary:
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    from cluster.runtime import ensure_ray
+    from pipeline.runtime.models import resolve_model
+    from pipeline.runtime.ray_start import ensure_ray
     from train.export import merge_adapter
-    from train.models import resolve_model
 
     start = time.monotonic()
     paths = _layout(config)

@@ -2,7 +2,7 @@
 
 Symbolic first: the boxed answer is split into components (one value, a list, or
 `name = value` pairs, as `pipeline.derivations.answers` writes a tool result) and each is
-compared with the grader (`eval.grading.Grader`, sandboxed with a deadline). Only when
+compared with the grader (`toolkit.grading.Grader`, sandboxed with a deadline). Only when
 that comparison cannot decide (a parse failure, a timeout) is the optional LLM judge
 asked; its verdict must be a boxed `True` or `False` (case-insensitive). Anything else —
 including the string "False" that the paper's released code treated as true — is *not* an
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from eval.grading import extract_boxed
 from pipeline.agents import backtranslate_prompts as prompts
 from pipeline.derivations.answers import Expected, key_words, split_answer
+from toolkit.grading import extract_boxed
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from eval.grading import extract_boxed, match_braces
 from pipeline.agents import backtranslate_prompts as prompts
 from pipeline.agents.judge import find_leak
 from pipeline.records import RejectReason, Trace, Translation
 from pipeline.teachers.factory import TeacherConfig
+from toolkit.grading import extract_boxed, match_braces
 
 log = logging.getLogger(__name__)
 

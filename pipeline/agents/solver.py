@@ -14,11 +14,11 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from eval.grading import extract_boxed
 from pipeline.agents import prompts
 from pipeline.records import Problem, ToolCall, Trace
 from pipeline.teachers.base import Reply, Teacher, TeacherError, ToolCallRequest, Usage
 from toolkit.errors import ErrorType, error_payload
+from toolkit.grading import extract_boxed
 
 ToolRunner = Callable[[str, Any], Awaitable[dict[str, Any]]]
 

@@ -10,8 +10,8 @@ import json
 import logging
 from typing import Any
 
-from eval.grading import answers_equal, extract_boxed
 from pipeline.agents import backtranslate_prompts as prompts
+from toolkit.grading import answers_equal, extract_boxed
 
 log = logging.getLogger(__name__)
 

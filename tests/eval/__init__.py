@@ -1,1 +1,1 @@
-"""Tests for answer grading (eval.grading)."""
+"""Tests for evaluation (eval)."""

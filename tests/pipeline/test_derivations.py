@@ -7,10 +7,10 @@ import json
 import pytest
 import sympy as sp
 
-from eval.grading import answers_equal, extract_boxed
 from pipeline.agents.judge import find_leak
 from pipeline.derivations import STEPWISE, derive, expected_answer
 from pipeline.derivations.base import Claim
+from toolkit.grading import answers_equal, extract_boxed
 from toolkit.registry import execute
 
 # (tool, arguments, a rule the text must name) — the arguments are the kinds the synthetic families use, plus harder ones

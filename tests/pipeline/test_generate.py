@@ -13,10 +13,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from eval.benchmarks import load_benchmark
-from pipeline import io
 from pipeline.generate import GenerateConfig, Layout, run_generate
+from pipeline.problems.benchmarks import load_benchmark
 from pipeline.records import trace_from_row
+from pipeline.runtime import storage
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,8 +36,8 @@ def config_for(tmp_path: Path, **overrides) -> GenerateConfig:
 
 def written(run_dir: Path) -> tuple[list[dict], list[dict]]:
     layout = Layout(str(run_dir))
-    traces = io.read_parts(layout.fs, layout.traces)
-    rejects = io.read_parts(layout.fs, layout.rejects)
+    traces = storage.read_parts(layout.fs, layout.traces)
+    rejects = storage.read_parts(layout.fs, layout.rejects)
     return (traces.to_pylist() if traces else []), (rejects.to_pylist() if rejects else [])
 
 

@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from eval.grading import Grader
 from pipeline.agents.judge import Judge, find_leak, parse_verdict
 from pipeline.agents.translator import Translator, TranslatorConfig
 from pipeline.derivations import derive, expected_answer
 from pipeline.records import ToolCall
+from toolkit.grading import Grader
 from toolkit.registry import execute
 
 

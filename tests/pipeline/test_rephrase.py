@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from eval.grading import Grader, extract_boxed
 from pipeline.agents.judge import Judge, find_leak
 from pipeline.agents.rephrase import compose, plan_text, scrub, unbox, validate
 from pipeline.agents.solver import solve
@@ -14,6 +13,7 @@ from pipeline.agents.translator import Translator, TranslatorConfig
 from pipeline.records import RejectReason
 from pipeline.synthetic import FAMILIES, generate_problems
 from pipeline.teachers.symbolic import SymbolicTeacher
+from toolkit.grading import Grader, extract_boxed
 from toolkit.registry import openai_tools
 from toolkit.sandbox import Sandbox
 

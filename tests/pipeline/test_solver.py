@@ -11,7 +11,6 @@ import json
 
 import pytest
 
-from eval.grading import grade
 from pipeline.agents import prompts
 from pipeline.agents.solver import SolverConfig, last_boxed, solve
 from pipeline.filtering import ACCEPTED, classify
@@ -20,6 +19,7 @@ from pipeline.synthetic import generate_problems
 from pipeline.teachers.openai import OpenAITeacher
 from pipeline.teachers.symbolic import SymbolicTeacher
 from tests.pipeline.fault_injection_server import FaultInjectionServer
+from toolkit.grading import grade
 from toolkit.registry import openai_tools
 from toolkit.sandbox import Sandbox
 

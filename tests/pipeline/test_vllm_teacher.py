@@ -22,8 +22,8 @@ pytestmark = [
 
 
 def test_vllm_teacher_matches_hf_greedy(tmp_path):
+    from pipeline.runtime.models import smollm2_dir
     from pipeline.teachers.hf import HFTeacher
-    from train.models import smollm2_dir
 
     model = str(smollm2_dir())
     messages = [{"role": "system", "content": "You are a concise assistant."}, {"role": "user", "content": "What is 7 times 6?"}]

@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 
+from pipeline.runtime.models import load_model_and_tokenizer, smollm2_dir
 from train.data import (
     IGNORE_INDEX,
     DropReason,
@@ -22,7 +23,6 @@ from train.data import (
     tokenize_conversation,
     tokenize_rows,
 )
-from train.models import load_model_and_tokenizer, smollm2_dir
 
 SYSTEM = "You are a careful mathematician."
 CONVERSATION = [

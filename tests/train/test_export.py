@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
+from pipeline.runtime.models import load_model_and_tokenizer
 from train.export import adapter_state_dict, load_adapter_model, merge_adapter, save_adapter
-from train.models import load_model_and_tokenizer
 
 PROMPT = "Factor the polynomial $x^2 - 1$."
 

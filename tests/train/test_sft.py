@@ -77,8 +77,8 @@ def assert_adapter_is_the_trained_model(config: TrainConfig, summary) -> None:
     from peft import LoraConfig, get_peft_model
     from safetensors.torch import load_file
 
+    from pipeline.runtime.models import load_model_and_tokenizer
     from train.export import load_adapter_model
-    from train.models import load_model_and_tokenizer
 
     adapter = Path(summary.adapter_dir)
     weights = load_file(adapter / "adapter_model.safetensors")

@@ -1,6 +1,6 @@
 """The grading tool that sandbox workers load (`SandboxConfig.tool_modules`).
 
-`eval.grading.Grader` runs `grade_answer` in a worker process so that a comparison SymPy
+`toolkit.grading.Grader` runs `grade_answer` in a worker process so that a comparison SymPy
 cannot finish is killed at the deadline. Importing this module warms up math-verify and
 latex2sympy (their lazy imports and parser set-up) before the worker locks itself down.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from eval.grading import grade
+from toolkit.grading.compare import grade
 from toolkit.registry import tool
 
 _SHOWN_CHARS = 1000

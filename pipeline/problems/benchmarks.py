@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from eval.grading import extract_boxed
+from toolkit.grading import extract_boxed
 
 
 @dataclass

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from eval.benchmarks import BenchmarkItem, load_benchmark
+from pipeline.problems.benchmarks import BenchmarkItem, load_benchmark
 from pipeline.records import RejectReason
 
 _LATEX_COMMAND = re.compile(r"\\([a-zA-Z]+)")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.grading import (
+from toolkit.grading import (
     Grader,
     GradeResult,
     answers_equal,
@@ -296,7 +296,7 @@ def test_grader_in_ray_actor(ray_local):
     @ray.remote(num_cpus=0.5)
     class GradingActor:
         def __init__(self) -> None:
-            from eval.grading import Grader
+            from toolkit.grading import Grader
 
             self.grader = Grader(workers=1, timeout_s=5)
 
@@ -309,7 +309,7 @@ def test_grader_in_ray_actor(ray_local):
 
         def tool_info(self) -> dict:
             # registering the tool in this throw-away process keeps the test process's registry clean
-            import eval.grading_worker_tools  # noqa: F401
+            import toolkit.grading.worker_tools  # noqa: F401
             from toolkit.registry import all_tools
 
             tool = all_tools()["grade_answer"]

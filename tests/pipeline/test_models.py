@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from train import models
-from train.models import (
+from pipeline.runtime import models
+from pipeline.runtime.models import (
     SMOLLM2_NAME,
     load_model_and_tokenizer,
     resolve_model,
@@ -102,7 +102,7 @@ def test_concurrent_processes_convert_once(tmp_path):
 import sys, time
 sys.path.insert(0, {str(ROOT)!r})
 from pathlib import Path
-from train import models
+from pipeline.runtime import models
 def convert(gguf, out):
     with open({str(tmp_path / "calls")!r}, "a") as f:
         f.write("1")
