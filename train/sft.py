@@ -30,36 +30,17 @@ import os
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from train.config import TrainConfig
+from train.summary import TrainSummary
 
 log = logging.getLogger(__name__)
 
 TRAINER_STATE = "trainer_state.json"
 DS_TAG = "ds"  # one DeepSpeed tag per Ray checkpoint folder: each checkpoint is its own folder
-
-
-@dataclass
-class TrainSummary:
-    steps: int
-    tokens: int
-    supervised_tokens: int
-    wall_time_s: float
-    final_loss: float | None
-    first_loss: float | None
-    adapter_dir: str
-    merged_dir: str | None
-    resumed_from_step: int | None
-    dropped_examples: int  # conversations longer than max_seq_len (dropped, never truncated)
-    metrics_history: list[dict[str, Any]] = field(default_factory=list)
-    examples: int = 0  # conversations trained on
-    rejected_by_reason: dict[str, int] = field(default_factory=dict)
-    total_steps: int = 0
-    steps_per_epoch: int = 0
-    checkpoint_dir: str = ""
 
 
 @dataclass

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pydantic import BaseModel, Field
+
 from pipeline.problems.benchmarks import BenchmarkItem, load_benchmark
 from pipeline.records import RejectReason
 
@@ -95,3 +97,15 @@ def check_row(row: dict, require_answer: bool = True) -> tuple[RejectReason, str
     if require_answer and not str(row.get("answer") if row.get("answer") is not None else "").strip():
         return RejectReason.NO_REFERENCE_ANSWER, "the row has no reference answer, so correctness cannot be checked"
     return None
+
+
+class CleanConfig(BaseModel):
+    deduplicate: bool = True
+    decontaminate: bool = True
+    benchmarks: list[str] = Field(
+        default_factory=lambda: ["math500", "gsm8k", "math"],
+        description="benchmark names (offline copies where available) or jsonl/parquet paths",
+    )
+    ngram: int = Field(default=13, ge=4)
+    allow_hub: bool = False
+    require_answer: bool = True

