@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pipeline.runtime.storage import RunFolder
 from train.config import TrainConfig
 from train.summary import TrainSummary
 
@@ -243,12 +244,14 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
 # ============================================================================ the driver
 
 
+CHECKPOINTS, ADAPTER, MERGED, SUMMARY, REJECTS = "checkpoints", "adapter", "merged", "train_summary.json", "rejects.parquet"
+
+
 def _layout(config: TrainConfig) -> dict[str, Path]:
-    out = Path(config.output_dir).expanduser().absolute()
-    return {
-        "root": out, "checkpoints": out / "checkpoints", "adapter": out / "adapter", "merged": out / "merged",
-        "summary": out / "train_summary.json", "rejects": out / "rejects.parquet",
-    }
+    """The run folder's places for training: local paths (DeepSpeed, PEFT and shutil write to a disk)."""
+    folder = RunFolder(str(Path(config.output_dir).expanduser()) if "://" not in config.output_dir else config.output_dir)
+    names = {"checkpoints": CHECKPOINTS, "adapter": ADAPTER, "merged": MERGED, "summary": SUMMARY, "rejects": REJECTS}
+    return {"root": Path(folder.local_path()), **{key: Path(folder.local_path(name)) for key, name in names.items()}}
 
 
 def finished_summary(config: TrainConfig) -> TrainSummary | None:

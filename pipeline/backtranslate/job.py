@@ -1,8 +1,9 @@
 """The back-translation job: verified tool-integrated traces → verified natural-language SFT data.
 
     traces (a generation run's traces/, or a folder of trace parts; local or URI)
-      → skip ids already written (resume) → blocks → async UDF in an actor pool:
-        per trace: filter mode → Translator (per tool call, cached) → Judge → Rephrase → validate
+      → skip ids already written (resume) → the job skeleton (`pipeline.jobs`) runs
+        BACKTRANSLATION's stages (`pipeline.backtranslate.stages`: filter → translate →
+        judge → rephrase → validate) in an actor pool
       → sft/ (parquet parts) + rejects/ + translations/ (one row per tool call)
       → sft/data.jsonl, stats.json, dataset_card.md (regenerated from all parts, so resume keeps them whole)
 
@@ -11,294 +12,74 @@ Every input trace ends up in exactly one of sft/ or rejects/ (with a reason).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
 from collections import Counter, defaultdict
-from dataclasses import asdict
 from typing import Any
 
 import pyarrow as pa
 
-from pipeline.agents.rephrase import compose, llm_rephrase, validate
 from pipeline.backtranslate.config import BacktranslateConfig
+from pipeline.backtranslate.stages import BACKTRANSLATION, teachers_of
 from pipeline.backtranslate.summary import BacktranslateSummary
-from pipeline.filtering import WRONG_ANSWER_KEPT
-from pipeline.records import (
-    REJECT_SCHEMA,
-    SFT_SCHEMA,
-    TRACE_SCHEMA,
-    TRANSLATION_SCHEMA,
-    Reject,
-    RejectReason,
-    SFTExample,
-    Trace,
-    Translation,
-    reject_to_row,
-    to_table,
-    trace_from_row,
-    trace_to_json,
-)
-from pipeline.runtime import storage
-from pipeline.teachers.factory import TeacherConfig
+from pipeline.jobs.run import run_job, written_keys
+from pipeline.records import TRACE_SCHEMA, RejectReason
+from pipeline.runtime.storage import RunFolder
 
 log = logging.getLogger(__name__)
 
-STAGE = "backtranslate"
+SFT, REJECTS, TRANSLATIONS = "sft", "rejects", "translations"
+JSONL, CARD = ("sft", "data.jsonl"), ("dataset_card.md",)
 
 
-
-class Layout(storage.RunFolder):
-    """Where a back-translation run writes: sft/, rejects/, translations/, stats.json, the card."""
-
-    @property
-    def sft(self) -> str:
-        return self.file("sft")
-
-    @property
-    def translations(self) -> str:
-        return self.file("translations")
-
-    @property
-    def jsonl(self) -> str:
-        return self.file("sft", "data.jsonl")
-
-    @property
-    def card(self) -> str:
-        return self.file("dataset_card.md")
+def _traces_folder(traces_dir: str) -> tuple[RunFolder, tuple[str, ...], bool]:
+    """(the folder, where its traces are inside it, whether generation's rejects are beside them)."""
+    source = RunFolder(traces_dir)
+    if source.read("traces", columns=["id"]) is not None:
+        return source, ("traces",), source.read("rejects", columns=["id"]) is not None
+    return source, (), False
 
 
-# ------------------------------------------------------------------------ row logic
-
-
-def sft_row(trace: Trace, solution: str, flags: list[str], translations: list[Translation], system_prompt: str | None,
-            rephrase: str) -> dict[str, Any]:
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    messages += [{"role": "user", "content": trace.problem}, {"role": "assistant", "content": solution}]
-    example = SFTExample(
-        id=trace.id, source=trace.source, messages=messages, answer=trace.answer, flags=flags, teacher=trace.teacher,
-        num_tool_calls=len(trace.tool_calls), translation_methods=[t.method for t in translations], rephrase=rephrase,
-    )
-    return asdict(example)
-
-
-def _reject(trace: Trace, reason: str, detail: str) -> dict[str, Any]:
-    return reject_to_row(Reject(id=trace.id, stage=STAGE, reason=reason, detail=detail[:2000], problem=trace.problem,
-                                answer=trace.answer, source=trace.source, trace=trace_to_json(trace)))
-
-
-def flags_for(relaxed: bool, translations: list[Translation]) -> list[str]:
-    flags = []
-    if any(t.method == "fallback" for t in translations):
-        flags.append("fallback")
-    if relaxed:
-        flags.append("relaxed")
-    if any(t.one_step for t in translations):
-        flags.append("one_step")
-    if not translations:
-        flags.append("no_tool_steps")
-    return flags
-
-
-# ------------------------------------------------------------------------ Ray UDF
-
-
-class BacktranslateBatch:
-    """Async Ray Data UDF: translate, judge, rephrase and write one batch of traces."""
-
-    def __init__(self, config_json: str, teacher_handles: dict[str, list] | None = None) -> None:
-        from pipeline.agents.judge import Judge
-        from pipeline.agents.translator import Translator
-        from toolkit.grading import Grader
-
-        self.config = BacktranslateConfig.model_validate_json(config_json)
-        self.layout = Layout(self.config.output_dir)
-        self.grader = Grader(workers=1, timeout_s=self.config.judge.timeout_s)
-        self._teachers: dict[str, Any] = {}
-        self._handles = teacher_handles or {}
-        judge = Judge(self.grader, self._teacher(self.config.judge.teacher), max_tokens=self.config.judge.max_tokens)
-        translator_teacher = self._teacher(self.config.translator.teacher) if self.config.translator.kind == "llm" else None
-        self.translator = Translator(self.config.translator, judge, translator_teacher)
-        self.rephraser = self._teacher(self.config.rephrase.teacher) if self.config.rephrase.kind == "llm" else None
-        if self.config.rephrase.kind == "llm" and self.rephraser is None:
-            raise ValueError("rephrase.kind='llm' needs rephrase.teacher")
-        self.limit = asyncio.Semaphore(self.config.resources.concurrency)
-
-    def _teacher(self, config: TeacherConfig | None) -> Any:
-        """One teacher per distinct config in this actor (translator, judge and rephrase may share one model)."""
-        if config is None:
-            return None
-        from pipeline.teachers.factory import build_teacher
-
-        key = config.model_dump_json()
-        if key not in self._teachers and key in self._handles:
-            from pipeline.teachers.remote import RemoteTeacher
-
-            self._teachers[key] = RemoteTeacher(self._handles[key], name=f"{config.kind}-actors")
-        elif key not in self._teachers:
-            self._teachers[key] = build_teacher(config.kind, config.options, share=self.config.resources.num_actors)
-        return self._teachers[key]
-
-    def __del__(self) -> None:
-        if hasattr(self, "grader"):
-            self.grader.close()
-
-    async def _one(self, row: dict[str, Any]) -> tuple[dict | None, dict | None, list[dict]]:
-        async with self.limit:
-            try:
-                trace = trace_from_row(row)
-            except Exception as exc:
-                reject = Reject(id=str(row.get("id")), stage=STAGE, reason=RejectReason.UNREADABLE_TRACE, detail=repr(exc)[:500],
-                                problem=str(row.get("problem") or ""), answer=str(row.get("answer") or ""), source=str(row.get("source") or ""))
-                return None, reject_to_row(reject), []
-            return await self._trace(trace)
-
-    async def _trace(self, trace: Trace) -> tuple[dict | None, dict | None, list[dict]]:
-        config = self.config
-        relaxed = trace.status == WRONG_ANSWER_KEPT or not trace.correct
-        if relaxed and config.filter_mode == "strict":
-            return None, _reject(trace, RejectReason.UNVERIFIED_TRACE, "wrong final answer (kept by relaxed generation); strict mode keeps only correct ones"), []
-        translations = []
-        for index, call in enumerate(trace.tool_calls):
-            if call.ok and call.result:
-                translations.append(await self.translator.translate(trace.id, index, call))
-        rows = [asdict(t) for t in translations]
-        failed = [t for t in translations if not t.accepted]
-        if failed and (relaxed or not config.keep_fallback):
-            why = "; ".join(f"{t.tool}: {t.reason}" for t in failed)
-            reason = RejectReason.UNVERIFIED_TRACE if relaxed else RejectReason.TRANSLATION_FAILED
-            return None, _reject(trace, reason, why), rows
-        final = trace.final_answer or trace.answer
-        gold = final if relaxed else trace.answer
-        try:
-            if self.rephraser is None:
-                solution, how = compose(trace, translations, final), "symbolic"
-            else:
-                solution = await llm_rephrase(self.rephraser, trace, translations, final, config.rephrase.max_tokens)
-                how = "llm"
-        except Exception as exc:
-            log.warning("rephrase of %s failed: %s", trace.id, exc)
-            return None, _reject(trace, RejectReason.REPHRASE_FAILED, repr(exc)), rows
-        problem, detail = await validate(solution, gold, self.grader, allow_fallback=config.keep_fallback)
-        if problem is not None:
-            return None, _reject(trace, problem, f"{detail}\n---\n{solution[:1500]}"), rows
-        return sft_row(trace, solution, flags_for(relaxed, translations), translations, config.system_prompt, how), None, rows
-
-    async def __call__(self, batch: pa.Table) -> pa.Table:
-        results = await asyncio.gather(*(self._one(r) for r in batch.to_pylist()))
-        examples = [e for e, _, _ in results if e is not None]
-        rejects = [r for _, r, _ in results if r is not None]
-        translations = [t for _, _, ts in results for t in ts]
-        # translations first: a crash before the sft/rejects parts only repeats work (stats dedupe by call)
-        storage.write_part(to_table(translations, TRANSLATION_SCHEMA), self.layout.fs, self.layout.translations)
-        storage.write_part(to_table(examples, SFT_SCHEMA), self.layout.fs, self.layout.sft)
-        storage.write_part(to_table(rejects, REJECT_SCHEMA), self.layout.fs, self.layout.rejects)
-        return pa.table({"traces": [batch.num_rows], "examples": [len(examples)], "translations": [len(translations)],
-                         "cached": [sum(bool(t["cached"]) for t in translations)]})
-
-
-# ------------------------------------------------------------------------ the job
-
-
-def _traces_folder(traces_dir: str) -> tuple[Any, str, str | None]:
-    """(fs, traces folder, generation rejects folder or None)."""
-    fs, base = storage.resolve(traces_dir)
-    nested = storage.join(base, "traces")
-    if storage.part_files(fs, nested):
-        rejects = storage.join(base, "rejects")
-        return fs, nested, rejects if storage.part_files(fs, rejects) else None
-    return fs, base, None
-
-
-def _read_traces(traces_dir: str) -> tuple[pa.Table, Any, str | None]:
-    fs, folder, rejects = _traces_folder(traces_dir)
-    table = storage.read_parts(fs, folder)
+def _read_traces(traces_dir: str) -> tuple[pa.Table, RunFolder, bool]:
+    source, inside, has_rejects = _traces_folder(traces_dir)
+    table = source.read(*inside)
     if table is None:
         raise ValueError(f"no trace parquet parts in {traces_dir} (nor in its traces/ folder); run generation first")
     missing = [name for name in ("id", "problem", "answer", "messages", "tool_calls") if name not in table.column_names]
     if missing:
         raise ValueError(f"{traces_dir} does not hold traces: columns {missing} are missing")
-    return table, fs, rejects
-
-
-def _done_ids(layout: Layout) -> set[str]:
-    done: set[str] = set()
-    for folder in (layout.sft, layout.rejects):
-        table = storage.read_parts(layout.fs, folder, columns=["id"])
-        if table is not None:
-            done.update(table.column("id").to_pylist())
-    return done
-
-
-def _start_shared_teachers(config: BacktranslateConfig) -> dict[str, list]:
-    """Teacher actors for the agents whose teacher must be shared (vLLM, or placement=actors),
-    one group per distinct teacher config, so translator, judge and rephrase can share a model."""
-    from pipeline.teachers.remote import start_teacher_actors
-
-    handles: dict[str, list] = {}
-    for teacher in (config.translator.teacher, config.judge.teacher, config.rephrase.teacher):
-        if teacher is not None and teacher.effective_placement() == "actors":
-            key = teacher.model_dump_json()
-            if key not in handles:
-                handles[key] = start_teacher_actors(teacher)
-    return handles
+    return table, source, has_rejects
 
 
 def run_backtranslate(config: BacktranslateConfig, *, progress: bool = True) -> BacktranslateSummary:
     """Run (or resume) back-translation; returns the summary that is also written as stats.json."""
-    import ray.data
-    from ray.data import ActorPoolStrategy
-
-    from pipeline.runtime.ray_start import ensure_ray
-
     started = time.perf_counter()
-    traces, trace_fs, generation_rejects = _read_traces(config.traces_dir)
-    layout = Layout(config.output_dir)
-    for folder in (layout.sft, layout.rejects, layout.translations):
-        storage.ensure_dir(layout.fs, folder)
-    done = _done_ids(layout)
-    ids = traces.column("id").to_pylist()
+    traces, source, generation_rejects = _read_traces(config.traces_dir)
+    folder = RunFolder(config.output_dir)
+    for name in (SFT, REJECTS, TRANSLATIONS):
+        folder.ensure(name)
+    done = written_keys(folder, (SFT, REJECTS))
     seen: set[str] = set()
     mask = []
-    for trace_id in ids:  # each id once (a trace folder written twice must not yield duplicates)
+    for trace_id in traces.column("id").to_pylist():  # each id once (a trace folder written twice must not yield duplicates)
         mask.append(trace_id not in done and trace_id not in seen)
         seen.add(trace_id)
     todo = traces.filter(pa.array(mask, pa.bool_()))
     todo = todo.select([n for n in TRACE_SCHEMA.names if n in todo.column_names])
-    this_run: list[dict[str, Any]] = []
-    if todo.num_rows:
-        ensure_ray()
-        ray.data.DataContext.get_current().enable_progress_bars = progress
-        res = config.resources
-        blocks = res.num_blocks or max(res.num_actors * 4, todo.num_rows // 256)
-        size = max(1, -(-todo.num_rows // blocks))
-        pieces = [todo.slice(start, size) for start in range(0, todo.num_rows, size)]
-        handles = _start_shared_teachers(config)
-        this_run = ray.data.from_arrow(pieces).map_batches(
-            BacktranslateBatch,
-            fn_constructor_kwargs={"config_json": config.model_dump_json(), "teacher_handles": handles},
-            batch_size=res.batch_size,
-            batch_format="pyarrow",
-            compute=ActorPoolStrategy(size=res.num_actors, max_tasks_in_flight_per_actor=2),
-            num_cpus=res.num_cpus_per_actor,
-        ).take_all()
-        for group in handles.values():
-            for handle in group:
-                ray.kill(handle)  # release the teachers' GPUs with the job
-    write_jsonl(layout)
+    this_run = run_job(BACKTRANSLATION, config, todo, root=config.output_dir, resources=config.resources,
+                       teachers=teachers_of(config), progress=progress)
+    write_jsonl(folder)
     taxonomy = None
-    if generation_rejects is not None:
+    if generation_rejects:
         from pipeline.agents.taxonomy import taxonomy_counts
 
-        table = storage.read_parts(trace_fs, generation_rejects, columns=["id", "stage", "reason", "trace"])
+        table = source.read("rejects", columns=["id", "stage", "reason", "trace"])
         taxonomy = taxonomy_counts(table.to_pylist()) if table is not None else None
-    stats = compute_stats(layout, traces_in=len(seen), this_run=this_run, taxonomy=taxonomy,
+    stats = compute_stats(folder, traces_in=len(seen), this_run=this_run, taxonomy=taxonomy,
                           wall_time_s=time.perf_counter() - started, config=config)
-    with layout.fs.open_output_stream(layout.stats) as handle:
-        handle.write(json.dumps(stats, indent=2).encode())
-    with layout.fs.open_output_stream(layout.card) as handle:
-        handle.write(dataset_card(config, stats).encode())
+    folder.write_text(json.dumps(stats, indent=2), "stats.json")
+    folder.write_text(dataset_card(config, stats), *CARD)
     return BacktranslateSummary(
         output_dir=config.output_dir, traces_in=stats["traces_in"], examples_out=stats["examples_out"],
         rejected_by_reason=stats["rejected_by_reason"], skipped_already_written=len(done & seen),
@@ -306,25 +87,21 @@ def run_backtranslate(config: BacktranslateConfig, *, progress: bool = True) -> 
     )
 
 
-def write_jsonl(layout: Layout) -> int:
+def write_jsonl(folder: RunFolder) -> int:
     """sft/data.jsonl from every sft part (rewritten whole, so a resumed run leaves it complete)."""
-    table = storage.read_parts(layout.fs, layout.sft)
+    table = folder.read(SFT)
     rows = table.to_pylist() if table is not None else []
     rows.sort(key=lambda r: r["id"])
-    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    temporary = layout.jsonl + ".tmp"
-    with layout.fs.open_output_stream(temporary) as handle:
-        handle.write(text.encode())
-    layout.fs.move(temporary, layout.jsonl)
+    folder.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), *JSONL)
     return len(rows)
 
 
-def compute_stats(layout: Layout, *, traces_in: int, this_run: list[dict[str, Any]], taxonomy: dict[str, int] | None,
+def compute_stats(folder: RunFolder, *, traces_in: int, this_run: list[dict[str, Any]], taxonomy: dict[str, int] | None,
                   wall_time_s: float, config: BacktranslateConfig) -> dict[str, Any]:
     """Totals over everything written so far (all attempts), plus this attempt's counters."""
-    sft = storage.read_parts(layout.fs, layout.sft, columns=["id", "flags"])
-    rejects = storage.read_parts(layout.fs, layout.rejects, columns=["id", "reason"])
-    translations = storage.read_parts(layout.fs, layout.translations)
+    sft = folder.read(SFT, columns=["id", "flags"])
+    rejects = folder.read(REJECTS, columns=["id", "reason"])
+    translations = folder.read(TRANSLATIONS)
     examples = sft.num_rows if sft is not None else 0
     by_reason = Counter(rejects.column("reason").to_pylist()) if rejects is not None else Counter()
     flags = Counter(f for fl in (sft.column("flags").to_pylist() if sft is not None else []) for f in fl)
@@ -357,7 +134,7 @@ def compute_stats(layout: Layout, *, traces_in: int, this_run: list[dict[str, An
     }
     return {
         "name": config.name,
-        "filter_mode": config.filter_mode,
+        "filter_mode": config.filter.mode,
         "translator": config.translator.kind,
         "rephrase": config.rephrase.kind,
         "traces_in": traces_in,

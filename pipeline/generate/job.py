@@ -2,15 +2,15 @@
 
     read (jsonl/parquet, local or URI; or synthetic) → validate → decontaminate (actor
     with the benchmark index) → deduplicate → skip ids already written (resume) →
-    repartition → async Solver UDF in an actor pool (sandbox + teacher + grader per
-    actor) → each batch written as atomic parquet parts → stats.json
+    the job skeleton (`pipeline.jobs`) runs GENERATION's stages (`pipeline.generate.stages`:
+    solve → grade → classify) in an actor pool, each batch written as write-once parts
+    → stats.json
 
 Every input row ends up in exactly one of traces/ (accepted) or rejects/ (with a reason).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -19,37 +19,28 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipeline.agents.solver import solve
-from pipeline.filtering import KEPT, WRONG_ANSWER_KEPT, classify
+from pipeline.filtering import WRONG_ANSWER_KEPT
 from pipeline.generate.config import GenerateConfig
+from pipeline.generate.stages import GENERATION
 from pipeline.generate.summary import GenerateSummary
+from pipeline.jobs.run import run_job
 from pipeline.problems.clean import CleanConfig, ContaminationIndex, check_row, text_hash
 from pipeline.problems.sources import read_problems
 from pipeline.records import (
     PROBLEM_SCHEMA,
     REJECT_SCHEMA,
-    TRACE_SCHEMA,
-    Problem,
     Reject,
     RejectReason,
-    problem_from_row,
     reject_to_row,
     to_table,
-    trace_to_json,
-    trace_to_row,
 )
-from pipeline.runtime import storage
+from pipeline.runtime.storage import RunFolder
 
 log = logging.getLogger(__name__)
 
 
 
-class Layout(storage.RunFolder):
-    """Where a generation run writes: traces/, rejects/, stats.json."""
-
-    @property
-    def traces(self) -> str:
-        return self.file("traces")
+TRACES, REJECTS = "traces", "rejects"
 
 
 # ------------------------------------------------------------------------ row logic
@@ -68,10 +59,10 @@ def clean_reject(row: dict[str, Any], reason: str, detail: str) -> dict[str, Any
 class Screen:
     """Validation and decontamination of one batch; the benchmark index is built once per actor."""
 
-    def __init__(self, clean: dict[str, Any]) -> None:
+    def __init__(self, clean: dict[str, Any], allow_hub: bool) -> None:
         self.config = CleanConfig(**clean)
         self.index = (
-            ContaminationIndex.from_benchmarks(self.config.benchmarks, self.config.ngram, self.config.allow_hub)
+            ContaminationIndex.from_benchmarks(self.config.benchmarks, self.config.ngram, allow_hub)
             if self.config.decontaminate and self.config.benchmarks
             else None
         )
@@ -94,87 +85,16 @@ class Screen:
         )
 
 
-class SolveBatch:
-    """Async Ray Data UDF: solve, grade and write one batch of problems; returns batch counters."""
-
-    def __init__(self, config_json: str, layout_root: str, teacher_handles: list | None = None) -> None:
-        from pipeline.teachers.factory import build_teacher
-        from toolkit.grading import Grader
-        from toolkit.registry import openai_tools
-        from toolkit.sandbox import Sandbox
-
-        self.config = GenerateConfig.model_validate_json(config_json)
-        self.layout = Layout(layout_root)
-        self.sandbox = Sandbox(self.config.sandbox).start()
-        self.grader = Grader(workers=1, timeout_s=self.config.resources.grader_timeout_s)
-        if teacher_handles:
-            from pipeline.teachers.remote import RemoteTeacher
-
-            self.teacher = RemoteTeacher(teacher_handles, name=f"{self.config.teacher.kind}-actors")
-        else:
-            self.teacher = build_teacher(self.config.teacher.kind, self.config.teacher.options, share=self.config.resources.num_actors)
-        self.tools = openai_tools(self.config.solver.tool_categories, self.config.solver.tool_names)
-        self.limit = asyncio.Semaphore(self.config.resources.concurrency_per_actor)
-
-    def __del__(self) -> None:
-        # Ray Data ends the actor when the job is done; release the worker processes now
-        # rather than leaving them to notice their parent is gone.
-        for resource in ("sandbox", "grader"):
-            if hasattr(self, resource):
-                getattr(self, resource).close()
-
-    async def _one(self, problem: Problem) -> tuple[dict[str, Any] | None, dict[str, Any] | None, dict[str, Any]]:
-        async with self.limit:
-            trace = await solve(problem, self.teacher, self.sandbox.call, self.tools, self.config.solver)
-            graded = None
-            if trace.final_answer is not None and not trace.error:
-                graded = await self.grader.agrade(f"\\boxed{{{trace.final_answer}}}", problem.answer)
-            trace.correct = bool(graded and graded.equal)
-            trace.status = classify(trace, trace.correct, self.config.filter)
-        counters = {
-            "tool_calls": Counter(c.name for c in trace.tool_calls),
-            "tokens": trace.prompt_tokens + trace.completion_tokens,
-        }
-        if trace.status in KEPT:  # accepted, or (relaxed mode) a wrong answer kept and flagged
-            return trace_to_row(trace), None, counters
-        detail = trace.error or (f"final answer {trace.final_answer!r}, reference {problem.answer!r}" if trace.final_answer else "")
-        reject = Reject(
-            id=problem.id, stage="generate", reason=trace.status, detail=detail, problem=problem.problem,
-            answer=problem.answer, source=problem.source, trace=trace_to_json(trace),
-        )
-        return None, reject_to_row(reject), counters
-
-    async def __call__(self, batch: pa.Table) -> pa.Table:
-        problems = [problem_from_row(r) for r in batch.to_pylist()]
-        results = await asyncio.gather(*(self._one(p) for p in problems))
-        accepted = [a for a, _, _ in results if a is not None]
-        rejected = [r for _, r, _ in results if r is not None]
-        storage.write_part(to_table(accepted, TRACE_SCHEMA), self.layout.fs, self.layout.traces)
-        storage.write_part(to_table(rejected, REJECT_SCHEMA), self.layout.fs, self.layout.rejects)
-        tool_calls: Counter[str] = Counter()
-        for _, _, c in results:
-            tool_calls.update(c["tool_calls"])
-        return pa.table(
-            {
-                "problems": [len(problems)],
-                "accepted": [len(accepted)],
-                "tokens": [sum(c["tokens"] for _, _, c in results)],
-                "tool_calls": [json.dumps(tool_calls)],
-            }
-        )
-
-
 # ------------------------------------------------------------------------ the job
 
 
-def _write_clean_rejects(rows: list[dict[str, Any]], layout: Layout) -> None:
+def _write_clean_rejects(rows: list[dict[str, Any]], folder: RunFolder) -> None:
     for start in range(0, len(rows), 50_000):
-        storage.write_part(to_table(rows[start : start + 50_000], REJECT_SCHEMA), layout.fs, layout.rejects, prefix="clean")
+        folder.write_part(to_table(rows[start : start + 50_000], REJECT_SCHEMA), REJECTS, prefix="clean")
 
 
 def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSummary:
     """Run (or resume) generation; returns the summary that is also written as stats.json."""
-    import ray
     import ray.data
     from ray.data import ActorPoolStrategy
 
@@ -183,56 +103,27 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
     started = time.perf_counter()
     ensure_ray()
     ray.data.DataContext.get_current().enable_progress_bars = progress
-    layout = Layout(config.output_dir)
-    storage.ensure_dir(layout.fs, layout.traces)
-    storage.ensure_dir(layout.fs, layout.rejects)
+    folder = RunFolder(config.output_dir)
+    folder.ensure(TRACES)
+    folder.ensure(REJECTS)
 
     screened = (
-        read_problems(config.problems)
-        .map_batches(Screen, fn_constructor_kwargs={"clean": config.clean.model_dump()}, batch_format="pyarrow",
+        read_problems(config.problems, allow_hub=config.allow_hub)
+        .map_batches(Screen, fn_constructor_kwargs={"clean": config.clean.model_dump(), "allow_hub": config.allow_hub},
+                     batch_format="pyarrow",
                      batch_size=1024, compute=ActorPoolStrategy(size=1), num_cpus=0.25)
         .materialize()
     )
     keep = _representatives(screened) if config.clean.deduplicate else None
-    solved_before, clean_written = _already_written(layout)
+    solved_before, clean_written = _already_written(folder)
     input_rows, clean_rejects, todo = _sort_rows(screened, keep, solved_before, clean_written)
-    _write_clean_rejects(clean_rejects, layout)
+    _write_clean_rejects(clean_rejects, folder)
 
-    teacher_handles = None
-    if config.teacher.effective_placement() == "actors":
-        from pipeline.teachers.remote import start_teacher_actors
+    solved_batches = run_job(GENERATION, config, todo, root=config.output_dir, resources=config.resources,
+                             teachers=[config.teacher], progress=progress)
 
-        teacher_handles = start_teacher_actors(config.teacher)
-
-    solved_batches: list[dict[str, Any]] = []
-    if todo.num_rows:
-        res = config.resources
-        # Blocks are cut here rather than by a repartition operator: an all-to-all stage
-        # needs whole CPUs while the solver actors hold theirs, which can deadlock a small node.
-        blocks = res.num_blocks or max(res.num_actors * 4, todo.num_rows // 256)
-        size = max(1, -(-todo.num_rows // blocks))
-        pieces = [todo.slice(start, size) for start in range(0, todo.num_rows, size)]
-        solved = ray.data.from_arrow(pieces).map_batches(
-            SolveBatch,
-            fn_constructor_kwargs={"config_json": config.model_dump_json(), "layout_root": config.output_dir, "teacher_handles": teacher_handles},
-            batch_size=res.batch_size,
-            batch_format="pyarrow",
-            compute=ActorPoolStrategy(
-                size=res.num_actors,
-                max_tasks_in_flight_per_actor=res.batches_in_flight_per_actor,
-                max_concurrent_calls_per_actor=res.batches_in_flight_per_actor,
-            ),
-            num_cpus=res.num_cpus_per_actor,
-        )
-        try:
-            solved_batches = solved.take_all()
-        finally:
-            for handle in teacher_handles or []:
-                ray.kill(handle)  # release the teachers' GPUs with the job
-
-    stats = compute_stats(layout, input_rows=input_rows, wall_time_s=time.perf_counter() - started, this_run=solved_batches)
-    with layout.fs.open_output_stream(layout.stats) as handle:
-        handle.write(json.dumps(stats, indent=2).encode())
+    stats = compute_stats(folder, input_rows=input_rows, wall_time_s=time.perf_counter() - started, this_run=solved_batches)
+    folder.write_text(json.dumps(stats, indent=2), "stats.json")
     return GenerateSummary(
         output_dir=config.output_dir,
         input_rows=input_rows,
@@ -286,14 +177,14 @@ def _sort_rows(
     return rows, rejects, pa.concat_tables(todo) if todo else empty
 
 
-def _already_written(layout: Layout) -> tuple[set[str], set[tuple[str, str]]]:
+def _already_written(folder: RunFolder) -> tuple[set[str], set[tuple[str, str]]]:
     """Ids the solver already finished (trace or reject), and the clean-stage rejects written."""
     solved = set()
-    traces = storage.read_parts(layout.fs, layout.traces, columns=["id"])
+    traces = folder.read(TRACES, columns=["id"])
     if traces is not None:
         solved.update(traces.column("id").to_pylist())
     clean: set[tuple[str, str]] = set()
-    rejects = storage.read_parts(layout.fs, layout.rejects, columns=["id", "stage", "detail"])
+    rejects = folder.read(REJECTS, columns=["id", "stage", "detail"])
     if rejects is not None:
         for row_id, stage, detail in zip(*(rejects.column(c).to_pylist() for c in ("id", "stage", "detail")), strict=True):
             if stage == "clean":
@@ -303,14 +194,14 @@ def _already_written(layout: Layout) -> tuple[set[str], set[tuple[str, str]]]:
     return solved, clean
 
 
-def compute_stats(layout: Layout, *, input_rows: int, wall_time_s: float, this_run: list[dict[str, Any]]) -> dict[str, Any]:
+def compute_stats(folder: RunFolder, *, input_rows: int, wall_time_s: float, this_run: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over everything written so far (all attempts), plus this attempt's counters."""
-    traces = storage.read_parts(layout.fs, layout.traces, columns=["id", "tool_calls", "prompt_tokens", "completion_tokens", "num_turns"])
-    rejects = storage.read_parts(layout.fs, layout.rejects, columns=["id", "stage", "reason"])
+    traces = folder.read(TRACES, columns=["id", "tool_calls", "prompt_tokens", "completion_tokens", "num_turns", "status"])
+    rejects = folder.read(REJECTS, columns=["id", "stage", "reason"])
     accepted = traces.num_rows if traces is not None else 0
     kept_wrong = 0
     if traces is not None:
-        statuses = storage.read_parts(layout.fs, layout.traces, columns=["status"]).column("status").to_pylist()
+        statuses = traces.column("status").to_pylist()
         kept_wrong = sum(status == WRONG_ANSWER_KEPT for status in statuses)
     by_reason = Counter(rejects.column("reason").to_pylist()) if rejects is not None else Counter()
     by_stage = Counter(rejects.column("stage").to_pylist()) if rejects is not None else Counter()

@@ -65,7 +65,8 @@ def dataset_rows(names: list[str], allow_hub: bool) -> list[dict[str, Any]]:
     return rows
 
 
-def read_problems(source: ProblemSource):
+def read_problems(source: ProblemSource, *, allow_hub: bool = False):
+    """The problems as a Ray Dataset of PROBLEM_SCHEMA rows (`allow_hub`: registry sets may load from the hub)."""
     import ray.data
 
     if source.kind == "synthetic":
@@ -77,7 +78,7 @@ def read_problems(source: ProblemSource):
     elif source.kind == "dataset":
         if not source.datasets:
             raise ValueError("problems.datasets must name at least one set when problems.kind is 'dataset'")
-        ds = ray.data.from_arrow(to_table(dataset_rows(source.datasets, source.allow_hub), PROBLEM_SCHEMA))
+        ds = ray.data.from_arrow(to_table(dataset_rows(source.datasets, allow_hub), PROBLEM_SCHEMA))
         name = "dataset"
     else:
         if not source.path:

@@ -8,11 +8,13 @@ parts that exist, so every problem id is written exactly once across reruns.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -79,15 +81,72 @@ def read_parts(fs: pafs.FileSystem, directory: str, columns: Iterable[str] | Non
 
 @dataclass
 class RunFolder:
-    """A stage's output folder (local or URI): its filesystem, and the places every stage has."""
+    """One run folder (local or URI) and the named places in it, the same for every stage.
+
+    Stages name their outputs (`traces`, `rejects`, `sft`, `generations/<model>/<bench>`,
+    `checkpoints`, ...) and read and write them through this one object, so moving a run
+    to an object store changes nothing in a stage.
+    """
 
     root: str
 
     def __post_init__(self) -> None:
         self.fs, self.base = resolve(self.root)
 
+    @property
+    def is_local(self) -> bool:
+        return isinstance(self.fs, pafs.LocalFileSystem)
+
     def file(self, *parts: str) -> str:
         return join(self.base, *parts)
+
+    def local_path(self, *parts: str) -> str:
+        """A path on this machine's disk, for libraries that cannot write through pyarrow."""
+        if not self.is_local:
+            raise ValueError(f"{self.root} is not on a local or mounted file system; this step needs one")
+        return self.file(*parts)
+
+    def ensure(self, *parts: str) -> str:
+        path = self.file(*parts)
+        ensure_dir(self.fs, path)
+        return path
+
+    def write_part(self, table: pa.Table, *parts: str, prefix: str = "part") -> str | None:
+        directory = self.file(*parts)
+        if self.is_local and table.num_rows:  # object stores have no folders to make
+            ensure_dir(self.fs, directory)
+        return write_part(table, self.fs, directory, prefix=prefix)
+
+    def read(self, *parts: str, columns: Iterable[str] | None = None) -> pa.Table | None:
+        """Every part of a named output as one table (None when nothing is written yet)."""
+        return read_parts(self.fs, self.file(*parts), columns)
+
+    def exists(self, *parts: str) -> bool:
+        return self.fs.get_file_info(self.file(*parts)).type != pafs.FileType.NotFound
+
+    def read_text(self, *parts: str) -> str | None:
+        path = self.file(*parts)
+        if self.fs.get_file_info(path).type != pafs.FileType.File:
+            return None
+        with self.fs.open_input_stream(path) as handle:
+            return handle.read().decode()
+
+    def write_text(self, text: str, *parts: str) -> str:
+        """Write a whole file; locally through a temporary name, so a reader never sees half of it."""
+        path = self.file(*parts)
+        target = join(path.rsplit("/", 1)[0], f".tmp-{uuid.uuid4().hex}") if self.is_local else path
+        with self.fs.open_output_stream(target) as handle:
+            handle.write(text.encode())
+        if target != path:
+            self.fs.move(target, path)
+        return path
+
+    def read_json(self, *parts: str) -> Any:
+        text = self.read_text(*parts)
+        return None if text is None else json.loads(text)
+
+    def write_json(self, payload: Any, *parts: str) -> str:
+        return self.write_text(json.dumps(payload, indent=2, default=str), *parts)
 
     @property
     def rejects(self) -> str:

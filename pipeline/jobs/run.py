@@ -1,0 +1,109 @@
+"""`run_job`: the rows still to do → blocks → an actor pool of `StageActor`s → counters.
+
+One place owns what every job repeats: starting Ray, cutting blocks, the actor pool, the
+teacher actors that the pool's actors share (started before, killed after, so their GPUs
+go back with the job), and the resume rule (`pending`: the rows whose key is not written
+yet, an anti-join against what is there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel
+
+from pipeline.jobs.actor import StageActor
+from pipeline.jobs.resources import ActorPoolResources
+from pipeline.jobs.stage import Job
+from pipeline.runtime.storage import RunFolder
+
+log = logging.getLogger(__name__)
+
+
+def written_keys(folder: RunFolder, outputs: Iterable[str], column: str = "id") -> set[Any]:
+    """The keys already written to any of `outputs` (what a rerun must not do again)."""
+    keys: set[Any] = set()
+    for name in outputs:
+        table = folder.read(*name.split("/"), columns=[column])
+        if table is not None:
+            keys.update(table.column(column).to_pylist())
+    return keys
+
+
+def pending(table: pa.Table, done: set[Any], column: str = "id") -> pa.Table:
+    """The rows of `table` whose key is not in `done` (resume as an anti-join)."""
+    if not done or table.num_rows == 0:
+        return table
+    return table.filter(pc.invert(pc.is_in(table.column(column), value_set=pa.array(list(done), table.schema.field(column).type))))
+
+
+def cut_blocks(table: pa.Table, resources: ActorPoolResources, block_rows: int | None = None) -> list[pa.Table]:
+    """Blocks cut on the driver rather than by a repartition operator: an all-to-all stage
+    needs whole CPUs while the pool's actors hold theirs, which can deadlock a small node.
+
+    `block_rows` fixes the rows of each block (evaluation: one block per model batch, so
+    the rows that share a batch, and so their padding, do not depend on the pool)."""
+    blocks = resources.num_blocks or max(resources.num_actors * 4, table.num_rows // 256)
+    size = block_rows or max(1, -(-table.num_rows // blocks))
+    return [table.slice(start, size) for start in range(0, table.num_rows, size)]
+
+
+def start_teachers(teachers: Iterable[Any]) -> dict[str, list[Any]]:
+    """Teacher actors for every teacher config that must be shared (vLLM, or placement=actors),
+    one group per distinct config, so several agents can share one model."""
+    from pipeline.teachers.remote import start_teacher_actors
+
+    handles: dict[str, list[Any]] = {}
+    for teacher in teachers:
+        if teacher is not None and teacher.effective_placement() == "actors":
+            key = teacher.model_dump_json()
+            if key not in handles:
+                handles[key] = start_teacher_actors(teacher)
+    return handles
+
+
+def run_job(
+    job: Job,
+    config: BaseModel,
+    todo: pa.Table,
+    *,
+    root: str,
+    resources: ActorPoolResources,
+    teachers: Iterable[Any] = (),
+    progress: bool = True,
+    block_rows: int | None = None,
+) -> list[dict[str, Any]]:
+    """Run `job` over the rows of `todo`, writing under `root`; returns each batch's counters."""
+    if todo.num_rows == 0:
+        return []
+    import ray
+    import ray.data
+    from ray.data import ActorPoolStrategy
+
+    from pipeline.runtime.ray_start import ensure_ray
+
+    ensure_ray()
+    ray.data.DataContext.get_current().enable_progress_bars = progress
+    handles = start_teachers(teachers)
+    try:
+        return ray.data.from_arrow(cut_blocks(todo, resources, block_rows)).map_batches(
+            StageActor,
+            fn_constructor_kwargs={"job": job, "config_json": config.model_dump_json(), "root": root, "teacher_handles": handles},
+            batch_size=resources.batch_size,
+            batch_format="pyarrow",
+            compute=ActorPoolStrategy(
+                size=resources.num_actors,
+                max_tasks_in_flight_per_actor=resources.batches_in_flight_per_actor,
+                max_concurrent_calls_per_actor=resources.batches_in_flight_per_actor,
+            ),
+            num_cpus=resources.num_cpus_per_actor,
+            num_gpus=resources.num_gpus_per_actor or None,
+        ).take_all()
+    finally:
+        for group in handles.values():
+            for handle in group:
+                ray.kill(handle)  # release the teachers' GPUs with the job
