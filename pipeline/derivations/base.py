@@ -13,6 +13,7 @@ from typing import Any
 
 import sympy as sp
 
+from pipeline.latex import json_value, tex
 from toolkit.parse import parse as parse_math
 
 
@@ -75,23 +76,16 @@ class Builder:
         return Derivation(self.tool, self.steps, self.claims, answer, one_step)
 
 
-def tex(value: Any) -> str:
-    """LaTeX with natural logarithms as \\ln (\\log is ambiguous to graders)."""
-    if isinstance(value, str):
-        return value
-    return sp.latex(value, ln_notation=True)
-
-
 def expr(text: Any) -> Any:
     """A tool argument or result (JSON number, SymPy-syntax string, list) as SymPy."""
-    if isinstance(text, bool) or text is None:
-        raise DerivationError(f"expected a value, got {text!r}")
-    if isinstance(text, int):
-        return sp.Integer(text)
-    if isinstance(text, float):
-        return sp.nsimplify(text)
     if isinstance(text, list):
         return [expr(t) for t in text]
+    return json_value(text, DerivationError, parse=_parse)
+
+
+def _parse(text: Any) -> Any:
+    # Derivations take whatever a tool returned (a dict, a set's text, ...): anything
+    # unreadable is a DerivationError, which `derive` turns into a one-step explanation.
     try:
         return parse_math(str(text))
     except Exception as exc:
