@@ -66,6 +66,12 @@ def start_teachers(teachers: Iterable[Any]) -> dict[str, list[Any]]:
     return handles
 
 
+def actor_class(job: Job) -> type[StageActor]:
+    """`StageActor` under the job's name, so the dashboard and the state API say which pool
+    an actor belongs to (GenerateActor, BacktranslateActor, EvalActor)."""
+    return type(f"{job.name.capitalize()}Actor", (StageActor,), {"__module__": StageActor.__module__})
+
+
 def run_job(
     job: Job,
     config: BaseModel,
@@ -91,7 +97,7 @@ def run_job(
     handles = start_teachers(teachers)
     try:
         return ray.data.from_arrow(cut_blocks(todo, resources, block_rows)).map_batches(
-            StageActor,
+            actor_class(job),
             fn_constructor_kwargs={"job": job, "config_json": config.model_dump_json(), "root": root, "teacher_handles": handles},
             batch_size=resources.batch_size,
             batch_format="pyarrow",

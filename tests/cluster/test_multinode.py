@@ -38,7 +38,7 @@ def test_submitted_run_spreads_over_two_nodes(tmp_path):
     nodes_of: dict[str, set[str]] = defaultdict(set)
     for actor in payload["actors"]:
         nodes_of[actor["class_name"]].add(actor["node"])
-    solver = [name for name in nodes_of if "SolveBatch" in name]
+    solver = [name for name in nodes_of if "GenerateActor" in name]
     assert solver and set().union(*(nodes_of[n] for n in solver)) == {"head", "second"}, dict(nodes_of)
     assert nodes_of["RayTrainWorker"] == {"head", "second"}, dict(nodes_of)
 

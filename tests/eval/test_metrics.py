@@ -23,7 +23,8 @@ from eval.metrics import (
 )
 from eval.prompts import DEFAULT_TEMPLATES, PromptConfig, build_messages, template_for
 from eval.report import comparisons_markdown, plot_png, results_table_markdown, write_report
-from eval.run import EvalConfig, ModelSpec, fingerprint, plan_rows, select_subset
+from eval.run import EvalConfig, ModelSpec
+from eval.run.job import fingerprint, plan_rows, select_subset
 from pipeline.problems.benchmarks import BenchmarkItem, load_benchmark, parse_hub_ref
 
 # ---------------------------------------------------------------------------- proportions

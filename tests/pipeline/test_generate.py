@@ -13,10 +13,10 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from pipeline.generate import GenerateConfig, Layout, run_generate
+from pipeline.generate import GenerateConfig, run_generate
 from pipeline.problems.benchmarks import load_benchmark
 from pipeline.records import trace_from_row
-from pipeline.runtime import storage
+from pipeline.runtime.storage import RunFolder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,9 +35,9 @@ def config_for(tmp_path: Path, **overrides) -> GenerateConfig:
 
 
 def written(run_dir: Path) -> tuple[list[dict], list[dict]]:
-    layout = Layout(str(run_dir))
-    traces = storage.read_parts(layout.fs, layout.traces)
-    rejects = storage.read_parts(layout.fs, layout.rejects)
+    folder = RunFolder(str(run_dir))
+    traces = folder.read("traces")
+    rejects = folder.read("rejects")
     return (traces.to_pylist() if traces else []), (rejects.to_pylist() if rejects else [])
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.generate import GenerateConfig, dataset_rows
+from pipeline.generate import GenerateConfig
+from pipeline.problems.sources import dataset_rows, read_problems
 
 
 def test_the_papers_training_sets_load_offline_with_prefixed_ids():
@@ -24,10 +25,8 @@ def test_the_papers_training_sets_load_offline_with_prefixed_ids():
 def test_dataset_source_needs_names():
     config = GenerateConfig.model_validate({"problems": {"kind": "dataset"}})
     assert config.problems.datasets == []
-    from pipeline.generate import _read_problems
-
     with pytest.raises(ValueError, match="at least one set"):
-        _read_problems(config.problems)
+        read_problems(config.problems)
 
 
 def test_a_set_without_an_offline_copy_says_how_to_get_it():
