@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from eval.run import EvalConfig
 from pipeline.backtranslate import BacktranslateConfig
@@ -42,25 +42,40 @@ _DERIVED: dict[tuple[str, str], tuple[Stage | None, str]] = {
 
 
 class RayRuntime(BaseModel):
+    """Which Ray to run on."""
+
+    model_config = ConfigDict(extra="forbid")
+
     address: str | None = Field(
         default=None,
         description="Ray cluster to join ('auto', 'ray://host:10001', host:port); None uses RAY_ADDRESS, "
         "or starts a local instance when that is unset too",
     )
-    num_cpus: int | None = Field(default=None, ge=1, description="CPUs of a local instance (None: all of this machine's)")
+    num_cpus: int | None = Field(
+        default=None, ge=1,
+        description="CPUs of a local instance (ray.init's num_cpus; None: all of this machine's). Fewer than the actors "
+        "ask for makes stages wait for each other",
+    )
 
 
 class RunConfig(BaseModel):
     """Every stage of a run; `tooldistill run CONFIG` executes `stages` in order."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(description="run name; the run folder defaults to runs/<name>")
     output_dir: str | None = Field(default=None, description="run folder, local or a URI (s3://bucket/runs/x); default runs/<name>")
     stages: list[Stage] = Field(default_factory=lambda: list(STAGES), description="stages to run, in pipeline order")
-    ray: RayRuntime = Field(default_factory=RayRuntime)
-    generate: GenerateConfig = Field(default_factory=GenerateConfig)
-    backtranslate: BacktranslateConfig
-    train: TrainConfig
-    eval: EvalConfig
+    ray: RayRuntime = Field(default_factory=RayRuntime, description="the Ray instance or cluster the stages run on")
+    generate: GenerateConfig = Field(default_factory=GenerateConfig, description="problems → verified traces (output_dir is derived)")
+    backtranslate: BacktranslateConfig = Field(
+        description="traces → SFT examples (traces_dir and output_dir are derived from the run folder)"
+    )
+    train: TrainConfig = Field(description="LoRA SFT of the student (data and output_dir are derived)")
+    eval: EvalConfig = Field(
+        description="base vs student on the benchmarks (output_dir is derived; without `models`, base and student on "
+        "the hf backend are filled in from `train`)"
+    )
 
     @model_validator(mode="before")
     @classmethod

@@ -3,10 +3,14 @@
 * `hf` — transformers on CPU (or a GPU), batched with left padding, through the HF teacher's
   `chat_batch`; a base model, or base + a PEFT (LoRA) adapter folder (merged into the
   weights once at load time, so generation costs the same as the base model).
-* `vllm` — vLLM's offline engine in the calling process (a Ray Data actor placed on a
-  GPU), LoRA adapters through `LoRARequest`. `vllm` is imported only when used.
+* `vllm` — the vllm teacher's engine (`pipeline.teachers.vllm.VLLMTeacher`, one code path
+  for teacher and evaluator) in the calling process (a Ray Data actor placed on a GPU); a
+  LoRA adapter through `LoRARequest`. `vllm` is imported only when used.
 * `openai` — any OpenAI-compatible endpoint through `pipeline.teachers.openai.OpenAITeacher`
   (rate limits, retries, concurrency).
+
+`build_generator(spec)` builds one from a `ModelSpec` (`eval.run.config`): its `backend` is a
+union on `kind` with typed options, and `GENERATORS` maps each kind to its builder.
 
 Seeds: sample i of every problem is drawn with seed + i. vLLM and OpenAI-compatible
 servers seed each request; transformers seeds each `generate` call, so a sampled HF
@@ -21,10 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from eval.run.config import ModelSpec
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +41,8 @@ Messages = list[dict[str, Any]]
 
 class SamplingConfig(BaseModel):
     """How each answer is sampled."""
+
+    model_config = ConfigDict(extra="forbid")
 
     temperature: float = Field(default=0.0, ge=0, description="0 is greedy decoding (n>1 then repeats one answer)")
     top_p: float = Field(default=1.0, gt=0, le=1, description="nucleus sampling mass (ignored when greedy)")
@@ -141,60 +151,16 @@ def _with_adapter(model: Any, adapter: str, merge: bool) -> Any:
     return peft_model.merge_and_unload() if merge else peft_model
 
 
-# ---------------------------------------------------------------------------- vllm
+# ---------------------------------------------------------------------------- teacher-backed
 
 
-class VLLMGenerator:
-    """vLLM's offline engine (`vllm.LLM`) in this process, with an optional LoRA adapter.
+class _PerConversation:
+    """A generator over a `Teacher` that batches by itself (an engine, an endpoint): every
+    conversation of a batch is one concurrent `chat`; a failed one becomes an error row."""
 
-    Run it inside a Ray actor that owns the GPUs (`num_gpus` in the model's options). The
-    engine batches internally, so a whole Ray Data batch goes in one call.
-    """
-
-    def __init__(self, model: str, adapter: str | None = None, *, max_lora_rank: int = 64, **engine_kwargs: Any) -> None:
-        from vllm import LLM
-
-        from pipeline.runtime.models import resolve_model
-
-        self.name = f"vllm:{model}" + (f"+{adapter}" if adapter else "")
-        if adapter:
-            engine_kwargs.setdefault("enable_lora", True)
-            engine_kwargs.setdefault("max_lora_rank", max_lora_rank)
-        self.llm = LLM(model=resolve_model(model), **engine_kwargs)
-        self.lora = None
-        if adapter:
-            from vllm.lora.request import LoRARequest
-
-            self.lora = LoRARequest("adapter", 1, adapter)
-
-    async def generate(self, conversations: list[Messages], sampling: SamplingConfig, seed: int | None = None) -> list[Generation]:
-        from vllm import SamplingParams
-
-        params = SamplingParams(max_tokens=sampling.max_new_tokens, temperature=sampling.temperature,
-                                top_p=sampling.top_p, seed=sampling.seed if seed is None else seed)
-        outputs = await asyncio.to_thread(self.llm.chat, conversations, params, use_tqdm=False, lora_request=self.lora)
-        results = []
-        for output in outputs:
-            completion = output.outputs[0]
-            results.append(Generation(completion.text.strip(), len(completion.token_ids), completion.finish_reason or ""))
-        return results
-
-    async def close(self) -> None:
-        self.llm = None
-
-
-# ---------------------------------------------------------------------------- openai
-
-
-class OpenAIGenerator:
-    """An OpenAI-compatible endpoint; `options` are `OpenAITeacherConfig` fields."""
-
-    def __init__(self, model: str, **options: Any) -> None:
-        from pipeline.teachers.openai import OpenAITeacher
-
-        options.setdefault("model", model)
-        self.teacher = OpenAITeacher(**options)
-        self.name = self.teacher.name
+    teacher: Any
+    name: str
+    strip = False
 
     async def _one(self, messages: Messages, sampling: SamplingConfig, seed: int) -> Generation:
         from pipeline.teachers.base import TeacherError
@@ -204,7 +170,8 @@ class OpenAIGenerator:
                                             top_p=sampling.top_p, seed=seed)
         except TeacherError as exc:
             return Generation("", 0, "error", str(exc)[:500])
-        return Generation(reply.text or "", reply.usage.completion_tokens, reply.finish_reason or "")
+        text = reply.text or ""
+        return Generation(text.strip() if self.strip else text, reply.usage.completion_tokens, reply.finish_reason or "")
 
     async def generate(self, conversations: list[Messages], sampling: SamplingConfig, seed: int | None = None) -> list[Generation]:
         seed = sampling.seed if seed is None else seed
@@ -214,19 +181,60 @@ class OpenAIGenerator:
         await self.teacher.close()
 
 
+class VLLMGenerator(_PerConversation):
+    """The vllm teacher's engine (`VLLMTeacher`: one vLLM code path) with an optional LoRA adapter.
+
+    Run it inside a Ray actor that owns the GPUs (the backend's `num_gpus`). A batch's
+    conversations go to the engine at once, which batches them itself.
+
+    Args:
+        model: hub id or local path; the other `VLLMOptions` fields as keywords, or
+            `options` (a validated `VLLMOptions`, e.g. the eval's vllm backend) instead.
+        adapter: a PEFT LoRA adapter folder served on every request.
+    """
+
+    strip = True
+
+    def __init__(self, model: str, adapter: str | None = None, *, options: Any = None, **fields: Any) -> None:
+        from pipeline.teachers.config import VLLMOptions
+        from pipeline.teachers.vllm import VLLMTeacher
+
+        self.teacher = VLLMTeacher(options if options is not None else VLLMOptions(model=model, **fields), adapter=adapter)
+        self.name = self.teacher.name
+
+
+class OpenAIGenerator(_PerConversation):
+    """An OpenAI-compatible endpoint; `options` are `OpenAITeacherConfig` fields."""
+
+    def __init__(self, model: str, **options: Any) -> None:
+        from pipeline.teachers.openai import OpenAITeacher, OpenAITeacherConfig
+
+        self.teacher = OpenAITeacher(OpenAITeacherConfig(**{"model": model, **options}))
+        self.name = self.teacher.name
+
+
 # ---------------------------------------------------------------------------- registry
 
-Backend = Literal["hf", "vllm", "openai"]
+
+def _hf(spec: ModelSpec, default_threads: int | None) -> Generator:
+    b = spec.backend
+    return HFGenerator(spec.model, spec.adapter, merge_adapter=b.merge_adapter, batch_size=b.batch_size,
+                       num_threads=b.num_threads or default_threads, device=b.device, dtype=b.dtype)
 
 
-def build_generator(backend: Backend, model: str, adapter: str | None = None, **options: Any) -> Generator:
-    """The generator for a backend name (`options` go to its constructor)."""
-    if backend == "hf":
-        return HFGenerator(model, adapter, **options)
-    if backend == "vllm":
-        return VLLMGenerator(model, adapter, **options)
-    if backend == "openai":
-        if adapter:
-            raise ValueError("the openai backend cannot load adapters: serve the adapter and name it as the model")
-        return OpenAIGenerator(model, **options)
-    raise ValueError(f"unknown backend {backend!r}; choose hf, vllm or openai")
+def _vllm(spec: ModelSpec, default_threads: int | None) -> Generator:
+    return VLLMGenerator(spec.model, spec.adapter, options=spec.backend)
+
+
+def _openai(spec: ModelSpec, default_threads: int | None) -> Generator:
+    options = spec.backend.model_dump(exclude={"kind", "model"})
+    return OpenAIGenerator(spec.model, **options)
+
+
+GENERATORS: dict[str, Callable[[ModelSpec, int | None], Generator]] = {"hf": _hf, "vllm": _vllm, "openai": _openai}
+
+
+def build_generator(spec: ModelSpec, *, default_threads: int | None = None) -> Generator:
+    """The generator of one model, by its backend's kind (`default_threads`: an hf backend's torch
+    threads when its `num_threads` is unset, e.g. the CPUs its actor reserves)."""
+    return GENERATORS[spec.backend.kind](spec, default_threads)

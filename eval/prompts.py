@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 COT_BOXED = (
     "Solve the following math problem step by step. "
@@ -40,13 +40,17 @@ DEFAULT_TEMPLATES: dict[str, str] = {
 class PromptConfig(BaseModel):
     """How a problem becomes a chat conversation."""
 
+    model_config = ConfigDict(extra="forbid")
+
     system: str | None = Field(
         default=None,
-        description="system message; None sends none (a chat template may then insert its own default)",
+        description="system message; None sends none (a chat template may then insert its own default). Part of each "
+        "generation's fingerprint: changing it regenerates the answers",
     )
     templates: dict[str, str] = Field(
         default_factory=dict,
-        description="benchmark name -> template with a `{problem}` field; overrides DEFAULT_TEMPLATES",
+        description="benchmark name -> template with a `{problem}` field (literal braces doubled); overrides "
+        "DEFAULT_TEMPLATES. Part of the fingerprint, like `system`",
     )
     default_template: str = Field(
         default=COT_BOXED, description="template for benchmarks with no template of their own (files, synthetic)"

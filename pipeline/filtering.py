@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.records import RejectReason, Trace
 
@@ -16,11 +16,21 @@ KEPT = frozenset({ACCEPTED, WRONG_ANSWER_KEPT})
 
 
 class FilterConfig(BaseModel):
-    require_tool: bool = Field(default=True, description="the paper keeps only traces that used at least one tool")
+    """Which traces become training data: the same model in generation and back-translation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require_tool: bool = Field(
+        default=True,
+        description="keep only traces that used at least one tool successfully (the paper's rule; without it a trace "
+        "that never called a tool teaches nothing about tools). Generation only: back-translation ignores it, its "
+        "traces already passed generation's filter",
+    )
     mode: Literal["strict", "relaxed"] = Field(
         default="strict",
-        description="strict: only correct final answers (the paper); relaxed: also keep wrong-answer traces whose "
-        "tool calls all succeeded, with status 'wrong_answer_kept' (for the ablation)",
+        description="strict: only correct final answers (the paper); relaxed: also wrong-answer traces whose tool calls "
+        "all succeeded (generation keeps them with status 'wrong_answer_kept'; back-translation keeps those whose every "
+        "tool step verifies, flagged 'relaxed'), for the paper's proposed ablation. More data, some of it wrong",
     )
 
 

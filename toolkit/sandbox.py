@@ -30,7 +30,7 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.errors import ErrorType, error_payload
 
@@ -40,11 +40,21 @@ log = logging.getLogger(__name__)
 class SandboxConfig(BaseModel):
     """How tool calls are isolated. Defaults follow the paper's use: many small calls."""
 
-    workers: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=256)
-    timeout_s: float = Field(default=10.0, gt=0, description="wall-clock deadline per call")
-    memory_mb: int = Field(default=1024, ge=128, description="address-space limit per worker")
-    output_limit: int = Field(default=4096, ge=256, description="characters of JSON per result")
-    start_timeout_s: float = Field(default=120.0, gt=0)
+    model_config = ConfigDict(extra="forbid")
+
+    workers: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, le=256,
+        description="worker processes (tool calls run at once); each is a Python with SymPy loaded (~100 MB), so more "
+        "workers cost memory, and more than the CPUs they share only queue",
+    )
+    timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="wall-clock deadline per tool call; a call over it has its worker killed and replaced and returns a "
+        "timeout error (longer deadlines let hard integrals finish but let a hung call hold a worker longer)",
+    )
+    memory_mb: int = Field(default=1024, ge=128, description="address-space limit per worker; a call past it returns a memory error")
+    output_limit: int = Field(default=4096, ge=256, description="characters of JSON per result; longer results are cut and marked")
+    start_timeout_s: float = Field(default=120.0, gt=0, description="time a new worker has to import the toolkit and report ready")
     tool_modules: list[str] = Field(
         default_factory=list, description="extra modules that register tools in each worker"
     )

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class LoraSettings(BaseModel):
     """PEFT LoRA on the student; only the adapter's weights are trained and saved."""
+
+    model_config = ConfigDict(extra="forbid")
 
     r: int = Field(default=64, ge=1, description="Rank of the update. Larger ranks fit more but train and store more weights (r=64 on SmolLM2's seven projections ≈ 19.5M parameters).")
     alpha: int = Field(default=16, ge=1, description="Scale of the update is alpha/r; with the paper's r=64, alpha=16 the update starts gentle (0.25×).")
@@ -24,6 +26,8 @@ class LoraSettings(BaseModel):
 
 class OptimSettings(BaseModel):
     """AdamW with a cosine schedule; the effective batch is per_device × accumulation × workers."""
+
+    model_config = ConfigDict(extra="forbid")
 
     lr: float = Field(default=2e-4, gt=0, description="Peak learning rate of the adapter (the paper's 2e-4; full fine-tuning would use ~10× less).")
     epochs: int = Field(default=3, ge=1, description="Passes over the training set. Ignored beyond `max_steps` when that is set.")
@@ -38,6 +42,8 @@ class OptimSettings(BaseModel):
 
 class ScalingSettings(BaseModel):
     """How many Ray Train workers, and what each one holds."""
+
+    model_config = ConfigDict(extra="forbid")
 
     num_workers: int = Field(default=2, ge=1, description="Data-parallel workers (one process each; ZeRO shards optimizer state, and at stage 3 the parameters, across them).")
     use_gpu: bool = Field(default=False, description="One GPU per worker, NCCL and bf16; otherwise CPU workers with gloo and fp32.")
@@ -55,26 +61,34 @@ class ScalingSettings(BaseModel):
 
 
 class ExportSettings(BaseModel):
+    """What is written after training besides the adapter."""
+
+    model_config = ConfigDict(extra="forbid")
+
     merge: bool = Field(default=False, description="Also merge the adapter into a full model folder (output_dir/merged) that transformers and vLLM load like any checkpoint.")
 
 
 class TrainConfig(BaseModel):
+    """LoRA SFT of a student on Ray Train + DeepSpeed ZeRO (the paper's recipe by default)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(default="train", description="Run name; Ray Train keeps its checkpoints under output_dir/checkpoints/<name>.")
     data: str = Field(description="A parquet/jsonl file or folder (local or URI) with a `messages` column: a list of {role, content}.")
     output_dir: str = Field(description="Local folder for checkpoints/, adapter/, merged/, rejects.jsonl and train_summary.json. On a multi-node cluster it must be shared storage (NFS) reachable from every node.")
     model: str = Field(default="smollm2", description='Hugging Face id or local folder of a causal LM; "smollm2" is the offline SmolLM2-135M-Instruct.')
-    lora: LoraSettings = Field(default_factory=LoraSettings)
-    optim: OptimSettings = Field(default_factory=OptimSettings)
+    lora: LoraSettings = Field(default_factory=LoraSettings, description="the adapter: rank, scale, dropout, wrapped modules")
+    optim: OptimSettings = Field(default_factory=OptimSettings, description="optimizer, schedule, epochs and batch sizes")
     max_seq_len: int = Field(default=4096, ge=16, description="Longest tokenised conversation. Longer ones are dropped and counted, never truncated: a cut-off answer teaches the model to stop mid-solution.")
     packing: bool = Field(default=False, description="Pack several conversations into one row of ≤ max_seq_len tokens. Position ids restart per conversation and no attention crosses them (transformers builds a block-diagonal causal mask from the position ids). Saves padding when lengths vary.")
     gradient_checkpointing: bool = Field(default=False, description="Recompute activations in the backward pass: ~30% slower, far less memory (needed for long sequences on big students).")
     zero_stage: Literal[2, 3] = Field(default=2, description="DeepSpeed ZeRO stage: 2 shards optimizer state and gradients; 3 also shards parameters (for students that do not fit one device).")
-    scaling: ScalingSettings = Field(default_factory=ScalingSettings)
+    scaling: ScalingSettings = Field(default_factory=ScalingSettings, description="Ray Train workers and what each reserves")
     report_every_steps: int = Field(default=10, ge=1, description="Log loss, lr, tokens/s and grad norm every N optimizer steps.")
     checkpoint_every_steps: int = Field(default=100, ge=1, description="Save a resumable checkpoint every N optimizer steps (and at each epoch's end). Frequent checkpoints lose less on a crash but cost I/O.")
     keep_checkpoints: int = Field(default=2, ge=1, description="Checkpoints kept on storage (the newest ones).")
     seed: int = Field(default=0, description="Seeds LoRA initialisation and the data shuffle.")
-    export: ExportSettings = Field(default_factory=ExportSettings)
+    export: ExportSettings = Field(default_factory=ExportSettings, description="what is written besides the adapter")
     deepspeed_overrides: dict[str, Any] = Field(default_factory=dict, description="Merged last into the generated DeepSpeed config (e.g. {zero_optimization: {overlap_comm: true}}).")
 
     @model_validator(mode="after")

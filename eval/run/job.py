@@ -93,7 +93,7 @@ def _subject(meta: dict[str, Any]) -> str | None:
 
 def fingerprint(spec: ModelSpec, sampling: SamplingConfig, template: str, system: str | None) -> str:
     """What makes two generations of a problem comparable (n is left out: raising n reuses samples)."""
-    key = {"model": spec.model, "adapter": spec.adapter, "backend": spec.backend,
+    key = {"model": spec.model, "adapter": spec.adapter, "backend": spec.backend.kind,
            "sampling": sampling.model_dump(exclude={"n"}), "template": template, "system": system}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -24,14 +24,58 @@ from toolkit.grading import extract_boxed
 log = logging.getLogger(__name__)
 
 FALLBACK_MARK = re.compile(r"\[UNVERIFIED STEP:[^\]]*\]")
+
+# What counts as a leak: tool names, Python, JSON, talk about tools and their results, and the
+# toolkit's call syntax. Each pattern is as narrow as that allows, because the same check runs on
+# ordinary mathematics (measured on the 15,000 MATH train problems and solutions with
+# `bench/leak_filter_bench.py`): "defined", "the function f", "a three-digit code", "a calculator",
+# "$gcd(12, 18)$", ``LaTeX quotes'' and Asymptote figure code are not leaks.
+ASY_FIGURE = re.compile(r"\[asy\].*?\[/asy\]", re.S | re.I)  # drawing code that belongs to the problem
+# Backticks, read left to right: a code fence or a code span (kept, so its closing backtick is
+# not read as an opening one), or a backtick that opens a LaTeX quote (``word'', `word', ``D")
+# or a year (`02), which is dropped.
+_BACKTICKS = re.compile(r"```|`(?=\d\d(?!\d))|``(?=[^`]*?(?:''|\"))|`[^`\n']+`|`(?=[^`\n]*?'(?!\w))")
+
+
+def _without_latex_quotes(text: str) -> str:
+    return _BACKTICKS.sub(lambda m: m.group(0) if len(m.group(0)) >= 3 else "", text)  # fences and spans stay
+
+
+_CODE = r"(code|programs?|scripts?)"
+_TALK = "mentions tools or code"
 _CODE_PATTERNS = [
     (re.compile(r"```|`[^`\n]+`"), "code formatting"),
-    (re.compile(r"\b(tools?|tool calls?|function calls?|the function|sympy|python|json|api|code|programs?|software|calculator)\b", re.I), "mentions tools or code"),
-    (re.compile(r"\b(import|def|return|print)\s*[\w(]"), "code statement"),
-    (re.compile(r"\{\s*\"\w+\"\s*:"), "JSON"),
+    (re.compile(r"\b(tools?|tool[- ]calls?|function[- ]calls?|sympy|numpy|scipy|python|json|api|software)\b", re.I), _TALK),
+    # "code" and "program" are English ("a three-digit code", "a program of four courses"): only as software
+    (re.compile(rf"\b(python|sympy|source|sample)\s+{_CODE}\b"
+                rf"|\b{_CODE}\s+(snippets?|blocks?|cells?|output|outputs|outputted|returned|returns|printed|prints)\b"
+                rf"|\b(run|runs|ran|running|execute[sd]?|executing|write|wrote|writing)\s+(the\s+|this\s+|some\s+|a\s+|my\s+|our\s+)?"
+                rf"(python\s+|sympy\s+|following\s+)?{_CODE}\b|\b(with|using|via|in)\s+(some\s+|python\s+)?code\b", re.I), _TALK),
+    # what a tool said ("the solver returned", "according to the output", "I called")
+    (re.compile(rf"\baccording\s+to\s+(the\s+|my\s+)?(solver|output|computer\s+algebra|{_CODE})\b"
+                rf"|\b(solver|call|calculator|{_CODE})\s+(returned|returns|outputs|outputted|printed|prints|reported|confirmed)\b"
+                r"|\bfunction\s+(returned|outputs|outputted|printed|prints)\b"
+                r"|\bI\s+(called|invoked|queried)\b|\bwe\s+(invoked|queried)\b|\[UNVERIFIED STEP:", re.I), _TALK),
+    # Python statements; `def` only as `def name(` ("defined", triangle $DEF$ are not code)
+    (re.compile(r"(?<![\\\w])def\s+[A-Za-z_]\w*\s*\("
+                r"|(?m:^\s*(from\s+[\w.]+\s+)?import\s+[\w.]+)|\bfrom\s+[\w.]+\s+import\s+[\w*]"
+                r"|\bimport\s+(sympy|numpy|scipy|math|itertools|fractions|functools|sp|np)\b"
+                r"|\bprint\s*\(|(?m:^\s*>>>)"
+                r"|(?m:^\s*return\b)|\breturn\s*\(|\breturn\s+[\w.]+\s*(\*\*|==|!=|//|[-+*/%]\s*[\w(]|\[|\()"  # not "return to"
+                r"|(?<![\\\w])lambda\s+\w+(\s*,\s*\w+)*\s*:"  # not \lambda
+                r"|\bin\s+range\s*\(|(?<![\\\w])(sp|sympy|np|numpy|math|scipy)\.\w+\s*\("
+                r"|\.(subs|evalf|doit|simplify|expand|factor|rewrite)\("), "code statement"),
+    # a JSON object, or a tool's argument/result key (`"holes":` in prose is not one)
+    (re.compile(r"\{\s*[\"']\w+[\"']\s*:|\"(result|status|error|message|hint|expression|equations?|variables?|matrix)\"\s*:"),
+     "JSON"),
     # snake_case names called like functions (`solve_equation(`), not LaTeX subscripts (`x_1(`)
     (re.compile(r"(?<![\\\w])[a-z]{2,}(?:_[a-z0-9]+)+\("), "function-call syntax"),
+    # SymPy's own functions called as in code (`simplify(`, `Eq(`); "factor(s)" is English
+    (re.compile(r"(?<![\\\w.])(simplify|nsimplify|sympify|solve|solveset|expand|factor(?!\(s\))|factorint|symbols|Symbol"
+                r"|Rational|Eq|diff|Matrix|lambdify|Poly)\("), "function-call syntax"),
 ]
+# one-word tool names that are also ordinary notation: `gcd(12, 18)` is mathematics, `gcd(a=12` is a call
+_NOTATION = frozenset({"gcd", "lcm"})
 
 
 @lru_cache(maxsize=1)
@@ -39,23 +83,44 @@ def _tool_names() -> frozenset[str]:
     try:
         from toolkit.registry import select_tools
 
-        # one-word names (`product`, `factor`) are ordinary mathematical words
-        return frozenset(t.name for t in select_tools() if "_" in t.name)
+        return frozenset(t.name for t in select_tools())
     except Exception:  # the toolkit is always there; this only guards odd installs
         return frozenset()
 
 
+@lru_cache(maxsize=1)
+def _tool_call() -> re.Pattern[str] | None:
+    """One-word tool names (`differentiate`, `product`) are English: a leak only when called."""
+    words = sorted(n for n in _tool_names() if "_" not in n)
+    if not words:
+        return None
+    called = "|".join(w for w in words if w not in _NOTATION)
+    notation = "|".join(w for w in words if w in _NOTATION) or "(?!)"
+    return re.compile(rf"(?<![\\\w.])(({called})\(|({notation})\(\s*(\w+\s*=|[\"']))")
+
+
 def find_leak(text: str, allow_fallback: bool = False) -> str | None:
-    """Why `text` is not a tool-free natural-language solution, or None if it is."""
+    """Why `text` is not a tool-free natural-language solution, or None if it is.
+
+    A leak is a tool name (a multi-word one anywhere; a one-word one, which is also English,
+    only called or in backticks), code, JSON, talk about tools and their output, or the
+    toolkit's call syntax. Asymptote figures are not examined (drawing code is part of a
+    problem), and the backticks that open LaTeX quotes are not code.
+    """
     if allow_fallback:
         text = FALLBACK_MARK.sub(" ", text)
+    text = _without_latex_quotes(ASY_FIGURE.sub(" ", text))
     # LaTeX commands (\text, \operatorname) are mathematics, not code
     for pattern, why in _CODE_PATTERNS:
         m = pattern.search(text)
         if m:
             return f"{why}: {m.group(0)[:40]!r}"
+    call = _tool_call()
+    m = call.search(text) if call else None
+    if m:
+        return f"function-call syntax: {m.group(0)[:40]!r}"
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
-    named = sorted(words & _tool_names())
+    named = sorted(n for n in words & _tool_names() if "_" in n)
     if named:
         return f"names a tool: {named[0]}"
     return None

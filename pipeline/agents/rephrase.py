@@ -15,18 +15,22 @@ import re
 import zlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.agents import backtranslate_prompts as prompts
-from pipeline.agents.judge import find_leak
+from pipeline.agents.judge import ASY_FIGURE, find_leak
 from pipeline.records import RejectReason, Trace, Translation
-from pipeline.teachers.factory import TeacherConfig
+from pipeline.teachers.config import TeacherConfig
 from toolkit.grading import extract_boxed, match_braces
 
 log = logging.getLogger(__name__)
 
 
 class RephraseConfig(BaseModel):
+    """How problem, plan, verified steps and reflections become one fluent solution."""
+
+    model_config = ConfigDict(extra="forbid")
+
     kind: Literal["symbolic", "llm"] = Field(
         default="symbolic", description="symbolic: deterministic composition (offline); llm: a teacher rewrites the solution"
     )
@@ -65,8 +69,17 @@ def scrub(text: str | None) -> str:
     """Drop the sentences that mention tools or code; keep the mathematics."""
     if not text:
         return ""
-    kept = [s for s in _SENTENCE.split(text.strip()) if s.strip() and find_leak(s) is None]
-    return " ".join(kept).strip()
+    # an Asymptote figure is one piece (its code has colons and capitals that would split it into
+    # "sentences"), and a sentence ends after it
+    figures: list[str] = []
+
+    def hide(m: re.Match[str]) -> str:
+        figures.append(m.group(0))
+        return f"\x00{len(figures) - 1}\x00."
+
+    sentences = _SENTENCE.split(ASY_FIGURE.sub(hide, text.strip()))
+    kept = [re.sub("\x00(\\d+)\x00\\.", lambda m: figures[int(m.group(1))], s) for s in sentences]
+    return " ".join(s for s in kept if s.strip() and find_leak(s) is None).strip()
 
 
 def _without_boxed_sentences(text: str) -> str:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pipeline.agents import prompts
 from pipeline.records import Problem, ToolCall, Trace
@@ -24,12 +24,39 @@ ToolRunner = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 
 class SolverConfig(BaseModel):
-    max_turns: int = Field(default=15, ge=2, description="teacher replies after the plan, the wrap-up included")
+    """The Solver Agent's conversation: how long it may go on, which tools it is offered, how it samples."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_turns: int = Field(
+        default=15, ge=2,
+        description="teacher replies after the plan, the wrap-up included: more turns solve longer problems but let a "
+        "stuck teacher spend more tokens before it is cut off (max_turns reject)",
+    )
     max_nudges: int = Field(default=2, ge=0, description="replies in a row with neither a tool call nor an answer before giving up")
-    max_calls_per_turn: int = Field(default=8, ge=1)
-    tool_categories: list[str] | None = None
-    tool_names: list[str] | None = None
-    sampling: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.0})
+    max_calls_per_turn: int = Field(
+        default=8, ge=1, description="tool calls run from one reply; further calls in it get an error result asking to split them"
+    )
+    tool_categories: list[str] | None = Field(
+        default=None,
+        description="offer the tools of these toolkit categories (plus any in tool_names); fewer tools mean a shorter "
+        "prompt and fewer wrong picks, but problems that need a missing tool fail. None with tool_names None: every tool",
+    )
+    tool_names: list[str] | None = Field(default=None, description="offer these tools by name, in addition to tool_categories")
+    sampling: dict[str, Any] = Field(
+        default_factory=lambda: {"temperature": 0.0},
+        description="sampling arguments of every teacher request (temperature, top_p, max_tokens, seed); an openai "
+        "teacher forwards any other key to the endpoint as it is. Temperature 0 makes runs reproducible",
+    )
+
+    @model_validator(mode="after")
+    def _tools_exist(self) -> SolverConfig:
+        """A misspelt tool or category fails at load, not in every solver actor."""
+        if self.tool_categories is not None or self.tool_names is not None:
+            from toolkit.registry import select_tools
+
+            select_tools(self.tool_categories, self.tool_names)  # raises naming an unknown tool or category
+        return self
 
 
 def last_boxed(text: str | None) -> str | None:

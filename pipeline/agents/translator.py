@@ -19,7 +19,7 @@ import json
 import logging
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.agents import backtranslate_prompts as prompts
 from pipeline.agents.judge import Judge, reason_kind
@@ -33,12 +33,16 @@ from pipeline.derivations import (
 from pipeline.derivations.base import load_arguments, load_result
 from pipeline.derivations.generic import fallback_text
 from pipeline.records import ToolCall, Translation
-from pipeline.teachers.factory import TeacherConfig
+from pipeline.teachers.config import TeacherConfig
 
 log = logging.getLogger(__name__)
 
 
 class TranslatorConfig(BaseModel):
+    """How each verified tool call becomes step-by-step reasoning."""
+
+    model_config = ConfigDict(extra="forbid")
+
     kind: Literal["symbolic", "llm"] = Field(
         default="symbolic", description="symbolic: SymPy derivations (offline, exact); llm: a teacher writes the reasoning"
     )

@@ -2,44 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.agents.rephrase import RephraseConfig
 from pipeline.agents.translator import TranslatorConfig
-from pipeline.teachers.factory import TeacherConfig
+from pipeline.config_rules import reject_renamed, with_defaults
+from pipeline.filtering import FilterConfig
+from pipeline.jobs.resources import ActorPoolResources
+from pipeline.teachers.config import TeacherConfig
+
+# Back-translation's own pool defaults where they differ from ActorPoolResources': bigger
+# batches (a trace is cheap to translate symbolically), fewer traces in flight per actor.
+RESOURCES: dict[str, Any] = {"batch_size": 32, "concurrency_per_actor": 8}
 
 
 class JudgeConfig(BaseModel):
+    """How a translation's answer is checked against the tool's real result."""
+
+    model_config = ConfigDict(extra="forbid")
+
     teacher: TeacherConfig | None = Field(
-        default=None, description="LLM judge for answers the symbolic check cannot decide; None = symbolic only (undecided = reject)"
+        default=None,
+        description="LLM judge for answers the symbolic check cannot decide; None = symbolic only (undecided = reject). "
+        "An LLM judge accepts more translations at the cost of a call each and a weaker guarantee",
     )
-    timeout_s: float = Field(default=10.0, gt=0, description="deadline of one symbolic comparison (sandboxed grader)")
     max_tokens: int = Field(default=64, ge=8, description="tokens for the LLM judge's verdict")
 
 
-class BacktranslateResources(BaseModel):
-    num_actors: int = Field(default=1, ge=1, description="back-translation actors (each has its grader process and teachers)")
-    num_cpus_per_actor: float = Field(
-        default=0.5, gt=0, description="fractional CPUs keep small nodes from deadlocking (see PLATFORM.md)"
-    )
-    batch_size: int = Field(default=32, ge=1, description="traces per UDF call: larger batches write fewer parts; smaller lose less on a crash")
-    concurrency: int = Field(default=8, ge=1, description="traces in flight per actor (LLM calls overlap; symbolic work is CPU-bound)")
-    num_blocks: int | None = Field(default=None, ge=1, description="cut the input into this many blocks (default: 4 per actor)")
-
-
 class BacktranslateConfig(BaseModel):
+    """Verified traces → Translator → Judge → Rephrase → SFT examples."""
+
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(default="backtranslate", description="run name, shown in the CLI and the dataset card")
     traces_dir: str = Field(description="a generation run folder (its traces/ is read) or a folder of trace parquet parts; local or URI")
     output_dir: str = Field(description="writes sft/ (parquet + data.jsonl), rejects/, translations/, stats.json, dataset_card.md")
     translator: TranslatorConfig = Field(default_factory=TranslatorConfig, description="symbolic derivations or an LLM translator")
     judge: JudgeConfig = Field(default_factory=JudgeConfig, description="symbolic check first, optional LLM fallback")
     rephrase: RephraseConfig = Field(default_factory=RephraseConfig, description="deterministic composition or an LLM rewrite")
-    filter_mode: Literal["strict", "relaxed"] = Field(
-        default="strict",
-        description="strict (the paper): only traces with a correct final answer; relaxed: also wrong-answer traces "
-        "whose tool-call translations were all verified, flagged 'relaxed'",
+    filter: FilterConfig = Field(
+        default_factory=FilterConfig,
+        description="which traces become examples: the same model as generation's `filter` (only `mode` applies here: "
+        "relaxed also takes the wrong-answer traces a relaxed generation kept, when every tool step verifies)",
     )
     keep_fallback: bool = Field(
         default=False,
@@ -47,4 +53,23 @@ class BacktranslateConfig(BaseModel):
         "'fallback'); False rejects them as translation_failed",
     )
     system_prompt: str | None = Field(default=None, description="optional system message of every SFT example")
-    resources: BacktranslateResources = Field(default_factory=BacktranslateResources)
+    resources: ActorPoolResources = Field(
+        default_factory=lambda: ActorPoolResources(**RESOURCES),
+        description="the back-translation actor pool (each actor has its grader process and teachers); "
+        "ActorPoolResources' defaults except batch_size 32 and concurrency_per_actor 8",
+    )
+    grader_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="deadline of each symbolic comparison in the sandboxed grader (the judge's first check); a "
+        "comparison past it is undecided, which rejects unless an LLM judge decides",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        return reject_renamed(data, "backtranslate")
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _resource_defaults(cls, value: Any) -> Any:
+        return with_defaults(value, RESOURCES)

@@ -2,33 +2,64 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pipeline.agents.solver import SolverConfig
+from pipeline.config_rules import reject_renamed, with_defaults
 from pipeline.filtering import FilterConfig
+from pipeline.jobs.resources import ActorPoolResources
 from pipeline.problems.clean import CleanConfig
 from pipeline.problems.sources import ProblemSource
-from pipeline.teachers.factory import TeacherConfig
+from pipeline.teachers.config import SymbolicTeacherConfig, TeacherConfig
 from toolkit.sandbox import SandboxConfig
 
-
-class GenerateResources(BaseModel):
-    num_actors: int = Field(default=2, ge=1, description="solver actors")
-    num_cpus_per_actor: float = Field(default=0.5, gt=0)
-    batch_size: int = Field(default=16, ge=1, description="problems per UDF call")
-    batches_in_flight_per_actor: int = Field(default=2, ge=1)
-    concurrency_per_actor: int = Field(default=32, ge=1, description="problems in flight per actor")
-    num_blocks: int | None = Field(default=None, ge=1, description="repartition into this many blocks")
-    grader_timeout_s: float = 10.0
+# Generation's own pool defaults where they differ from ActorPoolResources': solver actors
+# spend most of their time waiting on the teacher, so two actors with many problems each.
+RESOURCES: dict[str, Any] = {"num_actors": 2, "concurrency_per_actor": 32}
 
 
 class GenerateConfig(BaseModel):
-    name: str = "generate"
-    output_dir: str = "runs/generate"
-    problems: ProblemSource = Field(default_factory=ProblemSource)
-    clean: CleanConfig = Field(default_factory=CleanConfig)
-    teacher: TeacherConfig = Field(default_factory=TeacherConfig)
-    solver: SolverConfig = Field(default_factory=SolverConfig)
-    filter: FilterConfig = Field(default_factory=FilterConfig)
-    sandbox: SandboxConfig = Field(default_factory=lambda: SandboxConfig(workers=1))
-    resources: GenerateResources = Field(default_factory=GenerateResources)
+    """Problems → clean → Solver Agent → correctness filter → traces/ and rejects/."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="generate", description="run name, shown in the CLI and the stats")
+    output_dir: str = Field(default="runs/generate", description="writes traces/, rejects/ and stats.json; local or a URI")
+    problems: ProblemSource = Field(default_factory=ProblemSource, description="where the problems come from")
+    clean: CleanConfig = Field(default_factory=CleanConfig, description="validation, decontamination and deduplication")
+    teacher: TeacherConfig = Field(
+        default_factory=SymbolicTeacherConfig, description="the model that solves: kind (symbolic, openai, hf, vllm), options, placement"
+    )
+    solver: SolverConfig = Field(default_factory=SolverConfig, description="the Solver Agent's turns, tools and sampling")
+    filter: FilterConfig = Field(default_factory=FilterConfig, description="which traces are kept")
+    sandbox: SandboxConfig = Field(
+        default_factory=lambda: SandboxConfig(workers=1),
+        description="the tool sandbox of each solver actor; without this section one worker per actor (a section that "
+        "leaves out `workers` gets SandboxConfig's default, one per CPU)",
+    )
+    resources: ActorPoolResources = Field(
+        default_factory=lambda: ActorPoolResources(**RESOURCES),
+        description="the solver actor pool; ActorPoolResources' defaults except num_actors 2 and concurrency_per_actor 32",
+    )
+    grader_timeout_s: float = Field(
+        default=10.0, gt=0,
+        description="deadline of each answer comparison in the sandboxed grader; a comparison past it counts as wrong "
+        "(longer deadlines grade hard expressions, but a pathological answer holds the grader longer)",
+    )
+    allow_hub: bool = Field(
+        default=False,
+        description="let problem sets and decontamination benchmarks without an offline copy load from the Hugging Face "
+        "hub (needs a network; off, a missing set is an error)",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        return reject_renamed(data, "generate")
+
+    @field_validator("resources", mode="before")
+    @classmethod
+    def _resource_defaults(cls, value: Any) -> Any:
+        return with_defaults(value, RESOURCES)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class ActorPoolResources(BaseModel):
     """The actor pool that runs a job's stages (generation, back-translation, evaluation)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     num_actors: int = Field(
         default=1, ge=1,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.problems.benchmarks import BenchmarkItem, load_benchmark
 from pipeline.records import RejectReason
@@ -100,12 +100,29 @@ def check_row(row: dict, require_answer: bool = True) -> tuple[RejectReason, str
 
 
 class CleanConfig(BaseModel):
-    deduplicate: bool = True
-    decontaminate: bool = True
+    """What is removed from the problems before solving (each removal is a reject with its reason)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deduplicate: bool = Field(
+        default=True, description="keep one problem of each group with the same normalised text (the smallest id)"
+    )
+    decontaminate: bool = Field(
+        default=True,
+        description="reject problems that share their normalised text or an n-gram with a benchmark problem, so "
+        "evaluation measures generalisation rather than memorisation",
+    )
     benchmarks: list[str] = Field(
         default_factory=lambda: ["math500", "gsm8k", "math"],
-        description="benchmark names (offline copies where available) or jsonl/parquet paths",
+        description="benchmarks to decontaminate against: names (offline copies where available; others need the "
+        "job's allow_hub) or jsonl/parquet paths",
     )
-    ngram: int = Field(default=13, ge=4)
-    allow_hub: bool = False
-    require_answer: bool = True
+    ngram: int = Field(
+        default=13, ge=4,
+        description="length of the shared word n-gram that marks contamination: shorter catches paraphrases but also "
+        "rejects problems that merely share a common phrase",
+    )
+    require_answer: bool = Field(
+        default=True,
+        description="reject rows without a reference answer; without one the correctness filter cannot check a trace",
+    )

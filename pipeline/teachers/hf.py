@@ -16,7 +16,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -27,6 +27,9 @@ from pipeline.teachers.chat_format import (
     to_template_messages,
     tool_name,
 )
+
+if TYPE_CHECKING:
+    from pipeline.teachers.config import HFOptions
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +83,15 @@ class HFTeacher:
         self._stop_ids: list[int] = []
         self._lock = threading.RLock()  # one model, one generation at a time
         self._warned: set[str] = set()
+
+    @classmethod
+    def from_options(cls, options: HFOptions) -> HFTeacher:
+        """The teacher of a validated `teacher.options` (`pipeline.teachers.config.HFOptions`)."""
+        return cls(
+            options.model, name=options.name, dtype=options.torch_dtype(), device=options.device,
+            num_threads=options.num_threads, max_tokens=options.max_tokens, temperature=options.temperature,
+            top_p=options.top_p, seed=options.seed,
+        )
 
     # ------------------------------------------------------------------ loading
 

@@ -98,9 +98,11 @@ class OpenAITeacherConfig(BaseModel):
         "misconfigured proxy asking for hours)",
     )
     temperature: float | None = Field(default=None, description="default sampling; None = the server's default")
-    top_p: float | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    seed: int | None = None
+    top_p: float | None = Field(default=None, description="default nucleus mass; None = the server's default")
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="default reply budget; None = the server's default (often the whole context)"
+    )
+    seed: int | None = Field(default=None, description="default seed (servers that honour it reproduce sampled replies)")
     extra_body: dict[str, Any] = Field(
         default_factory=dict,
         description="extra request fields (e.g. vLLM's `top_k`, `repetition_penalty`); call-level "

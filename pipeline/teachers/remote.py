@@ -8,15 +8,16 @@ from typing import Any
 import ray
 
 from pipeline.teachers.base import Reply
-from pipeline.teachers.factory import TeacherConfig, build_teacher
+from pipeline.teachers.config import TeacherConfig
+from pipeline.teachers.registry import build_teacher
 
 
 @ray.remote
 class TeacherActor:
     """Hosts one teacher (e.g. a vLLM engine on its GPUs) and serves `chat` concurrently."""
 
-    def __init__(self, kind: str, options: dict[str, Any]) -> None:
-        self.teacher = build_teacher(kind, options)
+    def __init__(self, config: TeacherConfig) -> None:
+        self.teacher = build_teacher(config)
 
     async def chat(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, sampling: dict[str, Any]) -> Reply:
         return await self.teacher.chat(messages, tools=tools, **sampling)
@@ -26,12 +27,13 @@ class TeacherActor:
 
 
 def start_teacher_actors(config: TeacherConfig, max_concurrency: int = 256) -> list[ray.actor.ActorHandle]:
+    """`config.replicas` teacher actors, each with the CPUs and GPUs of one replica."""
     actor = TeacherActor.options(
         num_cpus=config.num_cpus_per_replica,
         num_gpus=config.num_gpus_per_replica,
         max_concurrency=max_concurrency,
     )
-    return [actor.remote(config.kind, config.options) for _ in range(config.replicas)]
+    return [actor.remote(config) for _ in range(config.replicas)]
 
 
 class RemoteTeacher:

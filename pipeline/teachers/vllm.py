@@ -7,8 +7,10 @@ Two failure modes of vLLM batch jobs are closed here: a prompt longer than the c
 is refused up front (a `TeacherError`, so the row is rejected, not the job), and every
 engine call has a timeout (an engine out of memory hangs rather than fails).
 
-Use it through `TeacherConfig(kind="vllm", replicas=N, num_gpus_per_replica=TP,
-options={"model": "Qwen/Qwen2.5-72B-Instruct", "tensor_parallel_size": TP})`.
+Use it through `VLLMTeacherSpec(replicas=N, num_gpus_per_replica=TP,
+options=VLLMOptions(model="Qwen/Qwen2.5-72B-Instruct", tensor_parallel_size=TP))`. The
+evaluation's vllm backend (`eval.generate.VLLMGenerator`) runs on this same class, with a
+LoRA adapter served through `LoRARequest` on every request.
 """
 
 from __future__ import annotations
@@ -25,39 +27,51 @@ from pipeline.teachers.chat_format import (
     to_template_messages,
     tool_name,
 )
+from pipeline.teachers.config import VLLMOptions
 
 
 class VLLMTeacher:
-    def __init__(
-        self,
-        model: str,
-        *,
-        tensor_parallel_size: int = 1,
-        max_model_len: int = 16384,
-        gpu_memory_utilization: float = 0.9,
-        dtype: str = "auto",
-        enforce_eager: bool = False,
-        request_timeout_s: float = 600.0,
-        default_max_tokens: int = 2048,
-        engine_kwargs: dict[str, Any] | None = None,
-    ) -> None:
+    """`Teacher` over one vLLM engine in this process.
+
+    Args:
+        options: the engine (`VLLMOptions`); or give its fields as keywords instead.
+        adapter: a PEFT LoRA adapter folder served on top of the model for every request
+            (the engine is then started with LoRA enabled, up to `options.max_lora_rank`).
+    """
+
+    def __init__(self, options: VLLMOptions | None = None, *, adapter: str | None = None, **fields: Any) -> None:
         from vllm import AsyncEngineArgs, AsyncLLMEngine
 
+        from pipeline.runtime.models import resolve_model
+
+        if options is None:
+            options = VLLMOptions(**fields)
+        elif fields:
+            options = VLLMOptions(**{**options.model_dump(include=set(VLLMOptions.model_fields)), **fields})
+        engine_args: dict[str, Any] = dict(options.engine_kwargs)
+        if options.max_model_len is not None:
+            engine_args["max_model_len"] = options.max_model_len
+        if adapter:
+            engine_args.update(enable_lora=True, max_lora_rank=options.max_lora_rank)
         args = AsyncEngineArgs(
-            model=model,
-            tensor_parallel_size=tensor_parallel_size,
-            max_model_len=max_model_len,
-            gpu_memory_utilization=gpu_memory_utilization,
-            dtype=dtype,
-            enforce_eager=enforce_eager,
-            **(engine_kwargs or {}),
+            model=resolve_model(options.model),
+            tensor_parallel_size=options.tensor_parallel_size,
+            gpu_memory_utilization=options.gpu_memory_utilization,
+            dtype=options.dtype,
+            enforce_eager=options.enforce_eager,
+            **engine_args,
         )
         self.engine = AsyncLLMEngine.from_engine_args(args)
         self.tokenizer = None
-        self.name = f"vllm:{model}"
-        self.max_model_len = max_model_len
-        self.request_timeout_s = request_timeout_s
-        self.default_max_tokens = default_max_tokens
+        self.name = f"vllm:{options.model}" + (f"+{adapter}" if adapter else "")
+        self.max_model_len = options.max_model_len or _engine_max_model_len(self.engine)
+        self.request_timeout_s = options.request_timeout_s
+        self.default_max_tokens = options.default_max_tokens
+        self.lora = None
+        if adapter:
+            from vllm.lora.request import LoRARequest
+
+            self.lora = LoRARequest("adapter", 1, adapter)
 
     async def _tokenizer(self):
         if self.tokenizer is None:
@@ -87,7 +101,8 @@ class VLLMTeacher:
 
         async def run() -> None:
             nonlocal final
-            async for output in self.engine.generate({"prompt_token_ids": prompt_ids}, params, request_id=uuid.uuid4().hex):
+            request = {"prompt_token_ids": prompt_ids}
+            async for output in self.engine.generate(request, params, request_id=uuid.uuid4().hex, lora_request=self.lora):
                 final = output
 
         try:
@@ -110,3 +125,11 @@ class VLLMTeacher:
         shutdown = getattr(self.engine, "shutdown", None)
         if callable(shutdown):
             shutdown()
+
+
+def _engine_max_model_len(engine: Any) -> int:
+    """The context length the engine settled on (the model's own, when none was asked for)."""
+    config = getattr(engine, "model_config", None) or getattr(getattr(engine, "engine", None), "model_config", None)
+    if config is None:
+        raise RuntimeError("cannot read max_model_len from this vLLM engine: set options.max_model_len")
+    return int(config.max_model_len)

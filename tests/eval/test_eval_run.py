@@ -53,11 +53,12 @@ def test_base_vs_adapter_resume_and_report(ray_local, tmp_path, random_adapter):
     ]) + "\n")
     data = {
         "name": "tiny", "output_dir": str(tmp_path / "out"),
-        "models": [{"name": "base"}, {"name": "student", "adapter": random_adapter}],
+        "models": [{"name": "base", "backend": {"kind": "hf", "num_threads": 2}},
+                   {"name": "student", "adapter": random_adapter, "backend": {"kind": "hf", "num_threads": 2}}],
         "benchmarks": [{"name": "tiny", "path": str(problems)}],
         "baseline": "base",
         "sampling": {"max_new_tokens": 24},
-        "resources": {"batch_size": 8, "num_cpus_per_actor": 0.5, "torch_threads": 2},
+        "resources": {"batch_size": 8, "num_cpus_per_actor": 0.5},
     }
     summary = run_eval(EvalConfig.model_validate(data), progress=False)
     out = tmp_path / "out"

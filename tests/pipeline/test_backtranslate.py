@@ -19,7 +19,7 @@ from pipeline.synthetic import generate_problems
 from toolkit.grading import answers_equal, extract_boxed
 
 ROOT = Path(__file__).resolve().parents[2]
-RESOURCES = {"num_actors": 1, "num_cpus_per_actor": 0.5, "batch_size": 16, "concurrency": 8}
+RESOURCES = {"num_actors": 1, "num_cpus_per_actor": 0.5, "batch_size": 16, "concurrency_per_actor": 8}
 
 
 def read(run: Path, folder: str) -> list[dict]:
@@ -148,7 +148,7 @@ def test_relaxed_mode_keeps_wrong_answers_with_verified_steps_and_flags_them(ray
     assert summary.accepted == 12 and summary.stats["kept_wrong_answer"] == 4
     strict = run_backtranslate(bt_config(generation, tmp_path / "strict"), progress=False)
     assert strict.examples_out == 8 and strict.rejected_by_reason == {"unverified_trace": 4}
-    relaxed = run_backtranslate(bt_config(generation, tmp_path / "relaxed", filter_mode="relaxed"), progress=False)
+    relaxed = run_backtranslate(bt_config(generation, tmp_path / "relaxed", filter={"mode": "relaxed"}), progress=False)
     assert relaxed.examples_out == 12
     flagged = [r for r in read(tmp_path / "relaxed", "sft") if "relaxed" in r["flags"]]
     assert len(flagged) == 4 and all(r["answer"] == "123456789" for r in flagged)

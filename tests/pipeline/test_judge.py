@@ -78,6 +78,23 @@ def test_judge_rejects_translations_that_mention_tools_or_code(grader):
     assert find_leak("By the product rule, $\\frac{d}{dx}(x_1(t)) = 2$.") is None
 
 
+def test_judge_accepts_translations_in_ordinary_mathematical_words(grader):
+    """"defined", "the function f", a three-digit code or ``quotes'' are mathematics, not tool talk."""
+    judge = Judge(grader)
+    expected = expected_answer("binomial_coefficient", 15)
+    for text in ("Let $f$ be the function defined by $f(n) = \\binom{n}{2}$; then $f(6) = \\boxed{15}$.",
+                 "The function $f(n) = \\frac{n(n-1)}{2}$ counts pairs, so a program of two of six courses "
+                 "can be chosen in \\boxed{15} ways.",
+                 "Each ``pair'' of the $6$ digits of the code gives one choice: \\boxed{15}."):
+        assert find_leak(text) is None, text
+        verdict = run(judge.judge(text, expected))
+        assert verdict.accepted and verdict.method == "symbolic", (text, verdict)
+    for text in ("def f(n):\n    return n * (n - 1) // 2\n\nso \\boxed{15}", "Then `differentiate` gives \\boxed{15}.",
+                 "I called the solver: \\boxed{15}.", "According to the tool output, \\boxed{15}."):
+        verdict = run(judge.judge(text, expected))
+        assert not verdict.accepted and verdict.method == "", text
+
+
 # an unevaluated sum SymPy cannot settle within the grader's deadline: the symbolic check is undecided
 UNDECIDABLE = "\\boxed{\\sum_{k=1}^{10^{12}} \\frac{1}{k^{3}+k}}"
 
@@ -90,9 +107,10 @@ def test_undecided_symbolic_check_without_llm_is_a_rejection():
 
 def test_llm_judge_verdict_is_parsed_honestly():
     """SmolLM2 as the LLM judge for an undecided comparison: accepted only on a boxed True."""
-    from pipeline.teachers.factory import build_teacher
+    from pipeline.teachers.config import HFOptions, HFTeacherSpec
+    from pipeline.teachers.registry import build_teacher
 
-    teacher = build_teacher("hf", {"model": "smollm2", "max_tokens": 24})
+    teacher = build_teacher(HFTeacherSpec(options=HFOptions(model="smollm2", max_tokens=24)))
     with Grader(workers=1, timeout_s=0.5) as quick:
         judge = Judge(quick, teacher, max_tokens=24)
         verdict = run(judge.judge(UNDECIDABLE, expected_answer("summation", 5), task="Sum", given="expression = k**7"))

@@ -78,6 +78,19 @@ def test_validation_rejects_leaks_wrong_and_missing_answers():
         assert run(validate(marked, "2", grader, allow_fallback=True)) == (None, "")
 
 
+def test_validation_keeps_solutions_about_functions_and_figures():
+    """A MATH-style solution that defines a function, quotes words and draws a figure is not a leak."""
+    text = ("The function $f$ is defined by $f(x) = x^2 - 4$; we call its roots ``zeros.''\n\n"
+            "[asy]\nimport graph; size(4cm);\nreal f(real x) {return x^2 - 4;}\ndraw(graph(f, -3, 3));\n[/asy]\n\n"
+            "Setting $f(x) = 0$ gives $x = \\pm 2$, so the positive root is $\\boxed{2}$.")
+    with Grader(workers=1, timeout_s=10) as grader:
+        assert run(validate(text, "2", grader)) == (None, "")
+        assert run(validate(text.replace("Setting", "The tool returned $[-2, 2]$. Setting"), "2", grader))[0] == RejectReason.REPHRASE_LEAK
+    assert scrub(text).split() == text.split()  # nothing cut (scrub only rejoins sentences with spaces)
+    assert plan_text("1. Write $f$ as defined in the problem.\n2. Use the function at $x = 2$.") == (
+        "Write $f$ as defined in the problem; Use the function at $x = 2$")
+
+
 def test_text_helpers():
     assert unbox("so $\\boxed{\\frac{1}{2}}$ and \\boxed{x = {3}}") == "so $\\frac{1}{2}$ and x = {3}"
     assert scrub("Let me call the solver tool. The roots are $2$ and $3$. I use `vieta_sums` next.") == "The roots are $2$ and $3$."

