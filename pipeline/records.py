@@ -22,6 +22,8 @@ class RejectReason(StrEnum):
     CONTAMINATED = "contaminated"
     NO_REFERENCE_ANSWER = "no_reference_answer"
     INVALID_ROW = "invalid_row"
+    INVALID_JSON = "invalid_json"  # a jsonl line that does not parse (file and line number in the detail)
+    UNREADABLE_SHARD = "unreadable_shard"  # an input file that cannot be read at all (its path in the detail)
     # solver stage
     WRONG_ANSWER = "wrong_answer"
     NO_TOOL = "no_tool"

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from pipeline.backtranslate.config import BacktranslateConfig
 from pipeline.backtranslate.stages import BACKTRANSLATION, teachers_of
-from pipeline.backtranslate.summary import BacktranslateSummary
+from pipeline.backtranslate.summary import BacktranslateStats, BacktranslateSummary
 from pipeline.jobs.run import run_job, written_keys
 from pipeline.records import TRACE_SCHEMA, RejectReason
 from pipeline.runtime.storage import RunFolder
@@ -79,12 +79,13 @@ def run_backtranslate(config: BacktranslateConfig, *, progress: bool = True) -> 
     stats = compute_stats(folder, traces_in=len(seen), this_run=this_run, taxonomy=taxonomy,
                           wall_time_s=time.perf_counter() - started, config=config)
     folder.write_text(json.dumps(stats, indent=2), "stats.json")
-    folder.write_text(dataset_card(config, stats), *CARD)
-    return BacktranslateSummary(
+    summary = BacktranslateSummary(
         output_dir=config.output_dir, traces_in=stats["traces_in"], examples_out=stats["examples_out"],
         rejected_by_reason=stats["rejected_by_reason"], skipped_already_written=len(done & seen),
-        wall_time_s=stats["wall_time_s"], stats=stats,
+        wall_time_s=stats["wall_time_s"], stats=BacktranslateStats(**stats),
     )
+    folder.write_text(summary.card(config), *CARD)
+    return summary
 
 
 def write_jsonl(folder: RunFolder) -> int:
@@ -156,43 +157,3 @@ def compute_stats(folder: RunFolder, *, traces_in: int, this_run: list[dict[str,
         },
         "wall_time_s": round(wall_time_s, 2),
     }
-
-
-def dataset_card(config: BacktranslateConfig, stats: dict[str, Any]) -> str:
-    lines = [
-        f"# {config.name}: back-translated SFT data",
-        "",
-        f"Source traces: `{config.traces_dir}`. Translator: {stats['translator']}; rephrase: {stats['rephrase']}; "
-        f"filter mode: {stats['filter_mode']}.",
-        "",
-        "Each example is `messages` = [optional system, user: problem, assistant: solution ending in `\\boxed{}`]. "
-        "Every tool call was turned into natural-language reasoning whose boxed result was checked against the real tool "
-        "result; the final solution's answer was re-graded against the reference and checked for tool, code and "
-        "function names.",
-        "",
-        "## Yield",
-        "",
-        "| step | traces |",
-        "|---|---:|",
-        *(f"| {step.replace('_', ' ')} | {n} |" for step, n in stats["yield_by_step"].items()),
-        "",
-        "Rejected, by reason: " + (", ".join(f"{k} {v}" for k, v in stats["rejected_by_reason"].items()) or "none") + ".",
-        "",
-        "Flags: " + (", ".join(f"{k} {v}" for k, v in stats["flags"].items()) or "none")
-        + " (`one_step`: at least one step is an honest single-step explanation rather than a derivation; "
-        "`fallback`: a marked, unverified tool step; `relaxed`: wrong final answer kept by the relaxed filter).",
-        "",
-        "## Translation acceptance per tool",
-        "",
-        "| tool | calls | accepted | rate | step-by-step symbolic | one-step | LLM | fallback |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for tool, c in stats["translation_acceptance_per_tool"].items():
-        lines.append(f"| {tool} | {c['calls']} | {c['accepted']} | {c['acceptance_rate']:.1%} | {c.get('symbolic', 0)} | "
-                     f"{c.get('one_step', 0)} | {c.get('llm', 0)} | {c.get('fallback', 0)} |")
-    lines += ["", "Judge rejections by reason (every rejected attempt): "
-              + (", ".join(f"{k} {v}" for k, v in stats["judge_rejections_by_reason"].items()) or "none") + "."]
-    if stats["error_taxonomy"] is not None:
-        lines += ["", "## Error taxonomy of failed solver traces (heuristic)", "", "| category | traces |", "|---|---:|"]
-        lines += [f"| {k} | {v} |" for k, v in stats["error_taxonomy"].items()]
-    return "\n".join(lines) + "\n"

@@ -8,8 +8,9 @@ yet, an anti-join against what is there).
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -75,7 +76,7 @@ def actor_class(job: Job) -> type[StageActor]:
 def run_job(
     job: Job,
     config: BaseModel,
-    todo: pa.Table,
+    todo: Any,
     *,
     root: str,
     resources: ActorPoolResources,
@@ -83,8 +84,9 @@ def run_job(
     progress: bool = True,
     block_rows: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Run `job` over the rows of `todo`, writing under `root`; returns each batch's counters."""
-    if todo.num_rows == 0:
+    """Run `job` over the rows of `todo` (a table, or a Ray Dataset that stays on the workers),
+    writing under `root`; returns each batch's counters."""
+    if isinstance(todo, pa.Table) and todo.num_rows == 0:
         return []
     import ray
     import ray.data
@@ -96,7 +98,8 @@ def run_job(
     ray.data.DataContext.get_current().enable_progress_bars = progress
     handles = start_teachers(teachers)
     try:
-        return ray.data.from_arrow(cut_blocks(todo, resources, block_rows)).map_batches(
+        rows = ray.data.from_arrow(cut_blocks(todo, resources, block_rows)) if isinstance(todo, pa.Table) else todo
+        return rows.map_batches(
             actor_class(job),
             fn_constructor_kwargs={"job": job, "config_json": config.model_dump_json(), "root": root, "teacher_handles": handles},
             batch_size=resources.batch_size,
@@ -113,3 +116,29 @@ def run_job(
         for group in handles.values():
             for handle in group:
                 ray.kill(handle)  # release the teachers' GPUs with the job
+
+
+def tally_parts(folder: RunFolder, name: str, columns: list[str], count: Callable[[pa.Table], dict[str, Any]]) -> dict[str, Any]:
+    """Counters over every part of an output, counted where the parts are read (the driver
+    only adds them up): `count(batch)` returns numbers and {key: number} maps."""
+    from pipeline.runtime.storage import part_files
+
+    files = part_files(folder.fs, folder.file(*name.split("/")))
+    if not files:
+        return {}
+    import ray.data
+
+    def one(batch: pa.Table) -> pa.Table:
+        return pa.table({"counts": [json.dumps(count(batch))]})
+
+    totals: dict[str, Any] = {}
+    counted = ray.data.read_parquet(files, filesystem=folder.fs, columns=columns)
+    for row in counted.map_batches(one, batch_format="pyarrow", batch_size=65536).take_all():
+        for key, value in json.loads(row["counts"]).items():
+            if isinstance(value, dict):
+                merged = totals.setdefault(key, {})
+                for k, v in value.items():
+                    merged[k] = merged.get(k, 0) + v
+            else:
+                totals[key] = totals.get(key, 0) + value
+    return totals

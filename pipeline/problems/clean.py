@@ -34,9 +34,11 @@ def text_hash(text: str) -> str:
     return hashlib.blake2b(normalise_text(text).encode(), digest_size=12).hexdigest()
 
 
-def _ngram_hashes(tokens: list[str], n: int) -> Iterable[int]:
+def _ngram_hashes(tokens: list[str], n: int) -> Iterable[bytes]:
+    # A stable digest, not Python's hash(): the index is built once and shared with workers
+    # whose string hashes are salted differently.
     for i in range(len(tokens) - n + 1):
-        yield hash(" ".join(tokens[i : i + n]))
+        yield hashlib.blake2b(" ".join(tokens[i : i + n]).encode(), digest_size=8).digest()
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class ContaminationIndex:
     def __init__(self, ngram: int = 13) -> None:
         self.ngram = ngram
         self._exact: dict[str, tuple[str, str]] = {}
-        self._ngrams: dict[int, tuple[str, str]] = {}
+        self._ngrams: dict[bytes, tuple[str, str]] = {}
         self.benchmarks: list[str] = []
 
     def add(self, benchmark: str, items: Iterable[BenchmarkItem]) -> None:
@@ -121,6 +123,11 @@ class CleanConfig(BaseModel):
         default=13, ge=4,
         description="length of the shared word n-gram that marks contamination: shorter catches paraphrases but also "
         "rejects problems that merely share a common phrase",
+    )
+    partitions: int | None = Field(
+        default=None, ge=1, json_schema_extra={"fingerprint": False},
+        description="hash partitions of the dedup and resume passes (default: 2 per cluster CPU, at least 8); each "
+        "partition must fit one block, so raise it for tens of millions of rows",
     )
     require_answer: bool = Field(
         default=True,

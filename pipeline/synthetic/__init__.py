@@ -36,6 +36,8 @@ from pipeline.synthetic.base import (
     SolvingPlan,
     Step,
     Template,
+    family_names,
+    family_problems,
     generate_problems,
     recognise,
     register,
@@ -60,5 +62,5 @@ __all__ = [
     "COORDINATE", "COUNTING", "CRT", "DERIVATIVE", "DETERMINANT", "EIGEN", "FAMILIES", "INEQUALITY",
     "INTEGRAL", "LIMIT", "LINEAR_SYSTEM", "MODULAR", "QUADRATIC", "RATIONAL", "SUMMATION", "TRIANGLE",
     "WORD", "Answer", "Call", "Draft", "Family", "ReadError", "SolvingPlan", "Step", "Template", "code",
-    "equation_code", "from_tex", "generate_problems", "recognise", "tex", "tex_to_code", "value",
+    "equation_code", "family_names", "family_problems", "from_tex", "generate_problems", "recognise", "tex", "tex_to_code", "value",
 ]

@@ -17,7 +17,7 @@ import logging
 import random
 import re
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,29 +160,45 @@ def generate_problems(count: int, seed: int = 0, families: list[str] | None = No
     Each problem's randomness comes from (seed, family, index), so a longer set extends a
     shorter one. Repeated texts are redrawn (a few families have small parameter spaces).
     """
+    names = family_names(count, families)
+    by_family = {name: iter(family_problems(count, seed, names, name)) for name in dict.fromkeys(names)}
+    return [next(by_family[names[index % len(names)]]) for index in range(count)]
+
+
+def family_names(count: int, families: list[str] | None = None) -> list[str]:
+    """The round-robin list of family names a set of `count` problems draws from (checked)."""
     if count < 0:
         raise ValueError(f"count must be >= 0, got {count}")
     names = list(FAMILIES) if families is None else list(families)
     unknown = [n for n in names if n not in FAMILIES]
     if unknown or not names:
         raise ValueError(f"unknown families {unknown}; choose from {sorted(FAMILIES)}")
-    problems: list[Problem] = []
+    return names
+
+
+def family_problems(count: int, seed: int, names: list[str], family: str) -> Iterator[Problem]:
+    """The problems of one family in a set of `count` (those at indexes where it is drawn), in order.
+
+    Families never share a text (their templates differ), so redrawing repeats within a
+    family gives exactly the set `generate_problems` gives: the families of a large set
+    can be generated in parallel, one task each.
+    """
     seen: set[str] = set()
     for index in range(count):
-        name = names[index % len(names)]
+        if names[index % len(names)] != family:
+            continue
         for attempt in range(40):
-            text, answer, params = FAMILIES[name].draw(random.Random(f"{seed}:{name}:{index}:{attempt}"))
+            text, answer, params = FAMILIES[family].draw(random.Random(f"{seed}:{family}:{index}:{attempt}"))
             if text not in seen:
                 break
         seen.add(text)
-        problems.append(Problem(
-            id=f"synthetic-{name}-{seed}-{index}",
+        yield Problem(
+            id=f"synthetic-{family}-{seed}-{index}",
             problem=text,
             answer=answer,
             source="synthetic",
-            meta={"family": name, "params": params},
-        ))
-    return problems
+            meta={"family": family, "params": params},
+        )
 
 
 def recognise(problem_text: str) -> SolvingPlan | None:

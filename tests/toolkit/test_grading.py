@@ -15,10 +15,12 @@ from toolkit.grading import (
     Grader,
     GradeResult,
     answers_equal,
+    compare_answers,
     extract_answer,
     extract_boxed,
     grade,
     normalise_answer,
+    unevaluated_operator,
 )
 
 PAIRS_PATH = Path(__file__).with_name("grading_pairs.jsonl")
@@ -81,7 +83,9 @@ def test_pairs_file_is_well_formed():
     assert all(labels == {True, False} for labels in by_category.values()), by_category
     for needed in ("thousands", "aime_padding", "text_units", "percent", "degrees", "choice", "interval",
                    "tuple", "set", "matrix", "equation", "decimal_sci", "fraction", "radical", "pi",
-                   "boxed_nested", "final_answer", "markdown", "thin_space", "false_positive"):
+                   "boxed_nested", "final_answer", "markdown", "thin_space", "false_positive",
+                   "display_math", "minerva", "relation", "chat_token", "decimal_comma", "multiple_boxes",
+                   "sentence", "unevaluated"):
         assert needed in by_category, needed
 
 
@@ -156,6 +160,34 @@ def test_extract_boxed(text, expected):
         ("#### 1,080", "1,080"),
         ("I am not sure.", None),
         ("", None),
+        # display math after the answer word, or closing the text
+        ("Answer \\[ 12 \\]", "12"),
+        ("Answer\n$$\n\\frac{3}{4}\n$$", r"\frac{3}{4}"),
+        ("The area is therefore\n\\[\n42\n\\]", "42"),
+        # inline math broken over lines is not an answer
+        ("Answer $\n 7 \n$", None),
+        ("The answer is $18.", "$18"),  # a currency sign, not math
+        (r"The answer is $\frac{1}{2} \$ = \frac{10}{9}$", r"\frac{1}{2} \$ = \frac{10}{9}"),
+        # Minerva's closing formula wins over boxed intermediate results before it
+        ("So $\\boxed{40}$ and $\\boxed{1200}$.\nFinal Answer: The final answer is $1,240$. I hope it is correct.",
+         "1,240"),
+        ("We get $\\boxed{7}$.\nThe final answer is $7$ and $8$. I hope it is correct.", "7 and 8"),
+        # boxes side by side are one answer; a repeated box is one
+        (r"The roots are $\boxed{2}$ and $\boxed{-3}$.", "2, -3"),
+        (r"\boxed{-2} \quad \text{and} \quad \boxed{1}", "-2, 1"),
+        (r"\boxed{5}\boxed{5}", "5"),
+        (r"First $\boxed{2}$. Checking again, the root is $\boxed{-3}$.", "-3"),
+        # chat-template tokens end the answer
+        ("The answer is 64<|im_end|>", "64"),
+        ("The answer is 46<|im_end|>\n<|im_start|>user\nThe answer is 64", "46"),
+        # the value stated in a closing sentence
+        ("So the smallest such $n$ is 14.", "14"),
+        ("Final Answer: Tom needs 8 more stamps.", "8"),
+        ("Working...\nTherefore, there are 12 ways to do it. I hope it is correct.", "12"),
+        ("Steps done.\n2. Now add the terms", None),  # a list number is not an answer
+        ("Thus the set $\\{1, 2\\}$ works.", r"\{1, 2\}"),
+        ("Let me think.\nI am not sure yet.", None),
+        ("Hence the probability is $\\frac{1}{2}$, not $\\frac{1}{3}$.", r"\frac{1}{2}"),  # a denied value
     ],
 )
 def test_extract_answer(text, expected):
@@ -202,6 +234,9 @@ def test_extract_answer(text, expected):
         ("x**2 + 1", "x^2 + 1"),
         ("oo", r"\infty"),
         (r"\boxed{7}", "7"),
+        (r"4,\! 096", "4096"),  # a negative thin space after a thousands comma
+        (r"1,\!234,\!567", "1234567"),
+        ("0,111", "0,111"),  # a decimal comma, not thousands
         (None, ""),
     ],
 )
@@ -217,6 +252,153 @@ def test_answers_equal_basics():
     assert answers_equal("4.5 \\times 10^{33}", "4.5e33")
     assert not answers_equal(None, "5")
     assert not answers_equal("5", "")
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "equal"),
+    [
+        (r"x \geq 5", "x >= 5", True),
+        (r"x \ge 5", r"x \geq 5", True),
+        ("x <= 2", r"x \leq 2", True),
+        (r"x \lt 3", "x < 3", True),
+        (r"x \neq 3", "x != 3", True),
+        (r"x \ne 3", r"x \neq 3", True),
+        (r"x \geq 5", "x > 5", False),
+        (r"x \neq 3", "x != 4", False),
+    ],
+)
+def test_relations(pred, gold, equal):
+    assert answers_equal(pred, gold) is equal
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "equal"),
+    [
+        (r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", True),
+        (r"\left[\begin{array}{cc} 1 & 2 \\ 3 & 4 \end{array}\right]", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", True),
+        (r"\begin{pmatrix} \frac{1}{2} \\ 0.25 \end{pmatrix}", r"\begin{pmatrix} 0.5 \\ \frac{1}{4} \end{pmatrix}", True),
+        (r"\begin{bmatrix} 1 & 2 \\ 3 & 5 \end{bmatrix}", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", False),
+        (r"\begin{pmatrix} 1 & 2 \end{pmatrix}", r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}", False),
+        (r"\begin{pmatrix} 0.33 \\ 0.2 \end{pmatrix}", r"\begin{pmatrix} \frac{1}{3} \\ \frac{1}{5} \end{pmatrix}", False),
+    ],
+)
+def test_matrix_environments(pred, gold, equal):
+    assert answers_equal(pred, gold) is equal
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "equal"),
+    [
+        ("(0.6, 2.66667]", r"(\frac{3}{5}, \frac{8}{3}]", True),  # within the relative tolerance 1e-4
+        ("(0.6, 2.67]", r"(\frac{3}{5}, \frac{8}{3}]", False),  # outside it
+        ("[0.6, 2.66667]", r"(\frac{3}{5}, \frac{8}{3}]", False),  # closed where the gold is open
+        (r"(-\infty, 1.41421]", r"(-\infty, \sqrt{2}]", True),
+        (r"(0.5, 1) \cup (2, 3.14159)", r"(\frac{1}{2}, 1) \cup (2, \pi)", True),
+        ("(1, 4.5)", r"(1, \frac{9}{2})", True),
+        (r"\{0.5, 0.25\}", r"\{\frac{1}{4}, \frac{1}{2}\}", True),
+        (r"\{0.5, 0.3\}", r"\{\frac{1}{4}, \frac{1}{2}\}", False),
+    ],
+)
+def test_decimal_structures_within_tolerance(pred, gold, equal):
+    assert answers_equal(pred, gold) is equal
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "equal"),
+    [
+        ("3,75", "3.75", True),
+        ("3.75", "3,75", True),
+        ("0,125", "0.125", True),
+        ("1234,5", "1234.5", True),
+        ("3,75", "3.57", False),
+        ("3,75", "375", False),  # not a thousands separator (two digits after it)
+        ("1,080", "1080", True),  # this one is
+        ("1,2", "1, 2", True),  # without a decimal gold, a comma list stays a list
+    ],
+)
+def test_decimal_comma(pred, gold, equal):
+    assert answers_equal(pred, gold) is equal
+
+
+@pytest.mark.parametrize(
+    ("text", "gold", "equal"),
+    [
+        (r"\boxed{32,\! 349}", "32349", True),
+        (r"\boxed{32, 349}", "32349", False),
+        ("Final Answer: The final answer is $10,455$. I hope it is correct.", "10455", True),
+        ("Answer $$ \n 9 \n $$", "9", True),
+        ("Answer \\( \n 9 \n \\)", "9", False),
+        ("The probability is 2/3. <|im_start|>user", r"\frac{2}{3}", True),
+        ("The answer is 5<|im_end|>", "5", True),
+        ("It costs 2,74 euros.", "2.74", True),
+        ("Code AZYUK2A", "2", False),  # a digit inside a word is not a number
+    ],
+)
+def test_formats_in_full_texts(text, gold, equal):
+    assert grade(text, gold).equal is equal
+
+
+# ---------------------------------------------------------------------------- unevaluated operators
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold"),
+    [
+        (r"\sum_{k=1}^{3} k^{3}", "36"),
+        (r"\displaystyle\sum\limits_{k=1}^{3} k", "6"),
+        (r"\prod_{k=1}^{4} k", "24"),
+        (r"\int_0^1 x\,dx", r"\frac{1}{2}"),
+        (r"\iint_{[0,1]^2} 1 \, dA", "1"),
+        (r"\oint_C 0 \, dz", "0"),
+        (r"\lim_{x\to 0} \frac{\sin x}{x}", "1"),
+        (r"\lim\limits_{n \to \infty} (1 + 1/n)^n", "e"),
+        (r"\frac{d}{dx} x^2", "2x"),
+        (r"\dfrac{d}{dx}\left(x^3\right)", "3x^2"),
+        (r"\frac{d^2}{dx^2} x^3", "6x"),
+        (r"\frac{dy}{dx}", "2x"),
+        (r"\frac{\mathrm{d}}{\mathrm{d}x} x^2", "2x"),
+        (r"\frac{\partial}{\partial x} (x y)", "y"),
+        (r"\partial_x (x^2)", "2x"),
+        ("d/dx (x^2)", "2x"),
+        ("∫_0^1 x dx", "1/2"),
+        ("Sum(k**3, (k, 1, 3))", "36"),
+        ("Product(k, (k, 1, 4))", "24"),
+        ("Integral(x, (x, 0, 1))", "1/2"),
+        ("Limit(sin(x)/x, x, 0)", "1"),
+        ("Derivative(x**2, x)", "2*x"),
+        ("diff(x**2, x)", "2*x"),
+        ("integrate(x, (x, 0, 1))", "1/2"),
+        ("sympy.integrate(x, (x, 0, 1))", "1/2"),
+    ],
+)
+def test_unevaluated_prediction_is_wrong(pred, gold):
+    assert unevaluated_operator(pred)
+    assert compare_answers(pred, gold) == (False, "unevaluated")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [r"\sqrt{2}", r"\frac{1}{2}", r"\dfrac{d}{2}", r"\pi", "d = 5", "2d + 1", r"\frac{d}{d+1}", r"\infty",
+     r"(-\infty, 3]", r"\text{the limit does not exist}", r"\text{no limit}", r"\text{Sum of roots}",
+     r"\mathrm{d}", r"\binom{5}{2}", r"\sin x + \ln 2", "differentiable", "summation", r"\delta",
+     r"\left(1, 2\right)", r"\intercal", "5 \text{ products}"],
+)
+def test_ordinary_answers_are_not_unevaluated(answer):
+    assert unevaluated_operator(answer) is None
+
+
+def test_unevaluated_through_grade_and_with_an_operator_in_the_gold():
+    result = grade(r"So the value is $\boxed{\sum_{k=1}^{3} k^{3}}$.", "36")
+    assert result == GradeResult(False, r"\sum_{k=1}^{3} k^{3}", "36", "unevaluated")
+    # a gold written with the operator is compared as before: the same sum is equal
+    assert grade(r"\boxed{\sum_{k=1}^{n} k}", r"\sum_{k=1}^{n} k").equal
+    assert grade(r"\boxed{\int_0^1 f(x)\,dx}", r"\int_0^1 f(x)\,dx").equal
+    # the computed value itself is still right, also when the operator is equated with it
+    assert grade(r"\boxed{36}", "36").equal and grade(r"\boxed{2x}", "2x").equal
+    assert grade(r"\boxed{\sum_{k=1}^{3} k^{3} = 36}", "36").equal
+    assert grade(r"\boxed{\int_0^1 x\,dx = \frac{x^2}{2}\Big|_0^1 = \frac{1}{2}}", "0.5").equal
+    assert grade(r"\boxed{\sum_{k=1}^{3} k^{3} = 35}", "36").equal is False
+    assert grade(r"\boxed{\int_0^1 x\,dx = \int_0^1 t\,dt}", r"\frac{1}{2}").reason == "unevaluated"
 
 
 def test_grade_result_fields():
@@ -270,16 +452,21 @@ async def test_grader_async(grader):
 
 
 def test_grader_times_out_on_pathological_input(grader):
-    """SymPy spins on this for minutes in-process; the Grader kills it at its deadline."""
+    """SymPy spins on this for minutes in-process; the Grader kills it at its deadline.
+
+    The gold is written as a sum too, so the prediction is compared (against the gold `5`
+    it would be graded `unevaluated` at once, without SymPy).
+    """
     pred = r"The sum is $\boxed{\sum_{k=1}^{10^{9}} k^{k}}$."
     start = time.monotonic()
-    result = grader.grade(pred, "5", timeout_s=PATHOLOGICAL_TIMEOUT_S)
+    result = grader.grade(pred, r"\sum_{k=1}^{10^{9}} k^{k} + 1", timeout_s=PATHOLOGICAL_TIMEOUT_S)
     elapsed = time.monotonic() - start
     assert result.equal is False and result.reason == "timeout", result
     assert result.pred == r"\sum_{k=1}^{10^{9}} k^{k}"
     assert elapsed < PATHOLOGICAL_TIMEOUT_S + 2
     # the pool recovers: the next comparison is graded normally
     assert grader.grade(r"\boxed{5}", "5").equal
+    assert grader.grade(pred, "5") == GradeResult(False, r"\sum_{k=1}^{10^{9}} k^{k}", "5", "unevaluated")
 
 
 def test_grader_never_raises_after_close():

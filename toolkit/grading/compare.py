@@ -13,7 +13,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from toolkit.grading.extract import extract_answer
+from toolkit.grading.extract import extract_answer, strip_chat_tokens
 from toolkit.grading.normalise import (
     _CHOICE_PREFIX_RE,
     _CHOICE_RE,
@@ -27,6 +27,34 @@ log = logging.getLogger(__name__)
 REL_TOL = 1e-4  # Minerva-style tolerance for approximate (decimal) answers
 _EXACT_REL = 1e-30  # two exact numbers closer than this (relatively) are the same number
 _EVAL_DIGITS = 50
+
+# An operator left unevaluated: the answer restates the question (`\\sum_{k=1}^{3} k^3` for 36).
+_D = r"(?:d|\\mathrm\s*\{\s*d\s*\}|\\text\s*\{\s*d\s*\}|\\operatorname\s*\{\s*d\s*\})"
+_UNEVALUATED_RE = re.compile(
+    r"\\(?:sum|prod|coprod|int|iint|iiint|iiiint|oint|oiint|lim|liminf|limsup|partial|dv|pdv)(?![A-Za-z])"
+    r"|[\u2211\u220f\u222b-\u2233\u2202]"  # the Unicode symbols: sum, product, integrals, partial
+    rf"|\\[dtc]?frac\s*\{{\s*{_D}\s*(?:\^\s*\{{?\s*\d+\s*\}}?)?\s*[A-Za-z]?\s*\}}\s*\{{\s*{_D}\s*[A-Za-z\\]"
+    rf"|(?<![A-Za-z\\]){_D}\s*/\s*{_D}\s*[A-Za-z\\]"  # d/dx
+    r"|(?<![A-Za-z0-9_])(?:Sum|Product|Integral|Limit|Derivative|summation|product|integrate|limit|diff)\s*\("
+)
+_TEXT_GROUP_RE = re.compile(r"\\(?:text|textrm|textit|textbf|mbox|hbox)\s*\{([^{}]*)\}")
+
+
+def unevaluated_operator(answer: str | None) -> str | None:
+    """The unevaluated sum, product, integral, limit or derivative in `answer`, or None.
+
+    LaTeX (`\\sum`, `\\prod`, `\\int`, `\\oint`, `\\lim`, `\\partial`, `\\frac{d}{dx}`,
+    `\\frac{\\mathrm{d}}{\\mathrm{d}x}`, `d/dx`), Unicode (`∑ ∫ ∂`) and SymPy/Python spellings
+    (`Sum(`, `Integral(`, `Limit(`, `Derivative(`, `diff(`, `integrate(`). Words inside
+    `\\text{}` (`\\text{the limit}`) and variables named `d` (`d = 5`) are not operators.
+    """
+    if not answer:
+        return None
+    # words in text groups are not operators (`\\text{the limit}`); `\\text{d}` may be one
+    words_removed = _TEXT_GROUP_RE.sub(lambda g: " " if re.search(r"[A-Za-z]{2}", g.group(1)) else g.group(0), answer)
+    m = _UNEVALUATED_RE.search(words_removed)
+    return m.group(0).strip() if m else None
+
 
 def _squash(s: str) -> str:
     return re.sub(r"\s+", "", s)
@@ -157,17 +185,89 @@ def _numbers_equal(gold: Any, pred: Any, gold_approx: bool, pred_approx: bool) -
     return abs(gv - pv) <= REL_TOL * abs(gv)
 
 
-def _value(s: str) -> tuple[Any | None, bool, list[Any]]:
-    """(SymPy value or None, approximate?, math-verify parse list) for a normalised answer."""
+_DECIMAL_COMMA_RE = re.compile(r"^[-+]?\d+,\d+$")
+_DECIMAL_RE = re.compile(r"^[-+]?(?:\d+\.\d*|\.\d+)$")
+
+
+def _has_float(expr: Any) -> bool:
     import sympy as sp
 
+    try:
+        return isinstance(expr, sp.Basic | sp.MatrixBase) and bool(expr.has(sp.Float))
+    except Exception:
+        return False
+
+
+def _elements_equal(gold: Any, pred: Any) -> bool | None:
+    """Two entries of a structure: numbers (with the tolerance rule), equal infinities; None otherwise."""
+    import sympy as sp
+
+    if gold in (sp.oo, -sp.oo) or pred in (sp.oo, -sp.oo):
+        return bool(gold == pred)
+    if _plain_number(gold) and _plain_number(pred):
+        return _numbers_equal(gold, pred, _has_float(gold), _has_float(pred))
+    return None
+
+
+def _all_equal(pairs: list[tuple[Any, Any]]) -> bool | None:
+    verdicts = [_elements_equal(g, p) for g, p in pairs]
+    if any(v is None for v in verdicts):
+        return None
+    return all(verdicts)
+
+
+def _structures_equal(gold: Any, pred: Any) -> bool | None:
+    """Intervals, unions, tuples, finite sets and matrices of numbers, entry by entry.
+
+    A decimal entry (`(0.6, 2.6667]` against `(3/5, 8/3]`) gets the tolerance that a lone
+    decimal gets. None when the two are not the same kind of structure of numbers (then
+    math-verify decides).
+    """
+    import sympy as sp
+
+    if isinstance(gold, sp.Interval) and isinstance(pred, sp.Interval):
+        if (gold.left_open, gold.right_open) != (pred.left_open, pred.right_open):
+            return False
+        return _all_equal([(gold.start, pred.start), (gold.end, pred.end)])
+    if isinstance(gold, sp.Union) and isinstance(pred, sp.Union):
+        if len(gold.args) != len(pred.args):
+            return None
+        verdicts = [_structures_equal(g, p) for g, p in zip(gold.args, pred.args, strict=True)]
+        return None if any(v is None for v in verdicts) else all(verdicts)
+    if isinstance(gold, sp.Tuple) and isinstance(pred, sp.Tuple):
+        if len(gold) != len(pred):
+            return False
+        return _all_equal(list(zip(gold, pred, strict=True)))
+    if isinstance(gold, sp.MatrixBase) and isinstance(pred, sp.MatrixBase):
+        if gold.shape != pred.shape:
+            return False
+        return _all_equal(list(zip(gold, pred, strict=True)))
+    if isinstance(gold, sp.FiniteSet) and isinstance(pred, sp.FiniteSet):
+        if len(gold) != len(pred):
+            return False
+        unused = list(pred)
+        for g in gold:
+            for i, p in enumerate(unused):
+                verdict = _elements_equal(g, p)
+                if verdict is None:
+                    return None
+                if verdict:
+                    unused.pop(i)
+                    break
+            else:
+                return False
+        return True
+    return None
+
+
+def _value(s: str) -> tuple[Any | None, bool, list[Any]]:
+    """(SymPy value or None, approximate?, math-verify parse list) for a normalised answer."""
     literal = _literal_number(s)
     if literal is not None:
         return literal[0], literal[1], [literal[0]]
     parsed = _mv_parse(s)
     expr = _first_sympy(parsed)
-    approx = bool(expr is not None and isinstance(expr, sp.Basic) and expr.has(sp.Float))
-    return expr, approx, parsed
+    return expr, _has_float(expr), parsed
 
 
 def _rename_variable(expr: str, old: str, new: str) -> str:
@@ -175,8 +275,20 @@ def _rename_variable(expr: str, old: str, new: str) -> str:
 
 
 def compare_answers(pred: str | None, gold: str | None) -> tuple[bool, str]:
-    """(equal, reason) for two answers (not full texts); no time limit, never raises."""
+    """(equal, reason) for two answers (not full texts); no time limit, never raises.
+
+    A prediction that still contains a sum, product, integral, limit or derivative
+    (`unevaluated_operator`) is not a computed answer: graded unequal, reason
+    `unevaluated`, unless the gold is written with one too, or the prediction equates it
+    with a value (`\\sum_{k=1}^{3} k^3 = 36`: the value is compared).
+    """
     try:
+        if unevaluated_operator(pred) and not unevaluated_operator(gold):
+            # `\\int_0^1 x\\,dx = \\frac{1}{2}` states its value: the last side is the answer
+            sides = _split_top_level(pred or "", "=")
+            if len(sides) < 2 or unevaluated_operator(sides[-1]) or not sides[-1].strip():
+                return False, "unevaluated"
+            pred = sides[-1]
         return _compare(normalise_answer(pred), normalise_answer(gold), depth=0)
     except RecursionError:
         return False, "error: recursion"
@@ -225,12 +337,22 @@ def _compare(p: str, g: str, depth: int) -> tuple[bool, str]:
         equal, _ = _compare(p, gs[1].strip(), depth + 1)
         return equal, "equation" if equal else "equation right-hand sides differ"
 
+    # a decimal comma (`2,74`) against a decimal gold (`2.74`); `1,2` stays a list otherwise
+    if _DECIMAL_COMMA_RE.match(p) and _DECIMAL_RE.match(g):
+        p = p.replace(",", ".")
+    elif _DECIMAL_COMMA_RE.match(g) and _DECIMAL_RE.match(p):
+        g = g.replace(",", ".")
+
     g_val, g_approx, g_parsed = _value(g)
     p_val, p_approx, p_parsed = _value(p)
     if g_val is not None and p_val is not None and _plain_number(g_val) and _plain_number(p_val):
         equal = _numbers_equal(g_val, p_val, g_approx, p_approx)
         kind = "numeric tolerance" if (g_approx or p_approx) else "exact number"
         return equal, kind if equal else f"{kind}: differs"
+    if g_val is not None and p_val is not None and (g_approx or p_approx):
+        decided = _structures_equal(g_val, p_val)
+        if decided is not None:  # intervals, tuples, sets, matrices of numbers with a decimal entry
+            return decided, "numeric tolerance" if decided else "numeric tolerance: differs"
     if not g_parsed or not p_parsed:
         return False, "unparsed"
     equal = verify(g_parsed, p_parsed, timeout_seconds=None, allow_set_relation_comp=True)
@@ -271,6 +393,7 @@ def grade(prediction_text: str | None, gold: str, extract: bool = True) -> Grade
     text = "" if prediction_text is None else str(prediction_text)
     if extract:
         pred = extract_answer(text)
+        text = strip_chat_tokens(text)
         if pred is None and _looks_like_bare_answer(text):
             pred = text.strip()
     else:

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable
 from typing import Any
 
-from toolkit.grading.compare import GradeResult
+from toolkit.grading.compare import GradeResult, unevaluated_operator
 from toolkit.grading.extract import extract_answer
 from toolkit.grading.normalise import normalise_answer
 
@@ -74,6 +74,8 @@ class Grader:
         pred = extract_answer(pred_text) if extract else pred_text
         if pred is None or gold is None or len(pred) > _SHOWN_CHARS:
             return None
+        if unevaluated_operator(pred) and not unevaluated_operator(str(gold)):
+            return None  # graded `unevaluated` by the full comparison
         if normalise_answer(pred) == normalise_answer(str(gold)) != "":
             return GradeResult(True, pred, str(gold), "string match")
         return None

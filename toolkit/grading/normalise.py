@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from toolkit.grading.extract import extract_boxed, match_braces
+from toolkit.grading.extract import UNIT_WORDS, extract_boxed, match_braces
 
 _TEXT_COMMANDS = ("text", "textbf", "textit", "textrm", "textnormal", "textsf", "texttt",
                   "mathrm", "mathbf", "mathit", "mathsf", "mathtt", "mbox", "hbox", "emph")
@@ -25,16 +25,6 @@ _FUNCTION_LHS_RE = re.compile(r"^([A-Za-z])\(([A-Za-z])\)$")
 # A plain number as it appears before a unit: 12, 1,080, -3.5, .5, 3/4, \frac{1}{2}, 4.5e3.
 _NUM = r"[-+]?(?:\d[\d,]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?(?:\s*/\s*\d+)?"
 _NUM_OR_FRAC = rf"(?:{_NUM}|[-+]?\\frac\{{[^{{}}]*\}}\{{[^{{}}]*\}})"
-_UNIT_WORDS = (
-    "cm", "mm", "km", "m", "nm", "in", "inch", "inches", "ft", "feet", "foot", "yd", "yard", "yards",
-    "mi", "mile", "miles", "meter", "meters", "metre", "metres", "centimeters", "kilometers",
-    "kg", "g", "mg", "gram", "grams", "kilograms", "lb", "lbs", "pound", "pounds", "oz", "ounces",
-    "l", "ml", "liter", "liters", "litre", "litres", "gallon", "gallons",
-    "s", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes", "h", "hr", "hrs",
-    "hour", "hours", "day", "days", "week", "weeks", "month", "months", "year", "years",
-    "dollar", "dollars", "cent", "cents", "euro", "euros", "degree", "degrees", "percent",
-    "unit", "units", "square", "sq", "cubic", "mph", "kmh", "people", "students", "times",
-)
 _UNIT_TAIL_RE = re.compile(
     r"^(?P<num>" + _NUM_OR_FRAC + r")\s*(?P<unit>(?:[A-Za-z]+)(?:\s+[A-Za-z]+)*)(?:\s*\^\s*\{?[23]\}?)?"
     r"(?:\s*/\s*[A-Za-z]+(?:\s*\^\s*\{?[23]\}?)?)?\s*$"
@@ -43,7 +33,7 @@ _TEXT_UNIT_RE = re.compile(
     r"\s*(?:/|\\cdot)?\s*\\(?:text|mathrm|mbox|textrm|textnormal|textit|mathit|rm)\s*"
     r"\{\s*~?\s*(?P<unit>[A-Za-z][A-Za-z ./]*?)\s*\}(?:\s*\^\s*\{?[-23]+\}?)?\s*$"
 )
-_THOUSANDS_RE = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_THOUSANDS_RE = re.compile(r"^[-+]?[1-9]\d{0,2}(,\d{3})+(\.\d+)?$")  # not `0,111` (a decimal comma)
 _THOUSANDS_SPACE_RE = re.compile(r"^[-+]?\d{1,3}( \d{3})+(\.\d+)?$")
 _CHOICE_RE = re.compile(r"^\(([A-Ea-e])\)$|^([A-E])$")
 _CHOICE_PREFIX_RE = re.compile(r"^\(?([A-E])\)(?:\s|$)|^([A-E])$|^([A-E])\s*[.:]\s")
@@ -189,6 +179,7 @@ def normalise_answer(s: str | None) -> str:
     # spacing: `1\,000` -> 1000, `{,}` -> `,`, other spaces -> one space
     s = re.sub(r"\\(?:text|mathrm)\s*\{,\}", ",", s).replace("{,}", ",")
     s = re.sub(r"(?<=\d)(?<!\\)\\[,!:; ](?=\d{3}(?!\d))", "", s)
+    s = re.sub(r"(?<=\d),\s*\\!\s*(?=\d{3}(?!\d))", ",", s)  # `32,\! 349`: a thousands comma
     s = re.sub(r"(?<!\\)\\!", "", s)
     s = re.sub(r"(?<!\\)\\(?:[,:; ]|quad|qquad|thinspace|medspace|thickspace)(?![A-Za-z])", " ", s)
     s = s.replace("~", " ")
@@ -204,7 +195,7 @@ def normalise_answer(s: str | None) -> str:
     s = re.sub(r"^(?:\*\*|__)\s*|\s*(?:\*\*|__)$", "", s)
     # units written out after a number: `12 cm`, `5 dollars`, `4 square feet`
     m = _UNIT_TAIL_RE.match(s)
-    if m and all(w.lower() in _UNIT_WORDS or len(w) >= 3 for w in m.group("unit").split()):
+    if m and all(w.lower() in UNIT_WORDS or len(w) >= 3 for w in m.group("unit").split()):
         s = m.group("num").strip()
     s = _strip_assignments(s)
     if _THOUSANDS_RE.match(s):
