@@ -37,12 +37,15 @@ class ProblemSource(BaseModel):
     )
 
 
+_NOT_META = frozenset({"id", "problem", "answer", "source", "meta", "_reason", "_detail", "_order"})
+
+
 def normalise_rows(rows: list[dict[str, Any]], source_name: str) -> list[dict[str, Any]]:
     """Raw input rows → PROBLEM_SCHEMA rows (meta as JSON text); values are never guessed."""
     out = []
     for row in rows:
         meta = row.get("meta")
-        extra = {k: v for k, v in row.items() if k not in {"id", "problem", "answer", "source", "meta"} and v is not None}
+        extra = {k: v for k, v in row.items() if k not in _NOT_META and v is not None}
         if isinstance(meta, str):
             try:
                 meta = json.loads(meta) if meta else {}
