@@ -5,23 +5,64 @@ travels as the job's `working_dir` runtime environment, so the cluster runs exac
 code and configs you have here; the cluster's Python environment must have the project's
 dependencies (see `ray_cluster.yaml`'s setup commands). The entrypoint is the same
 `tooldistill run` a laptop uses.
+
+Secrets never travel with a job: a job's runtime_env (and its entrypoint) is shown to
+anyone who can list the cluster's jobs (`ray job list`, the dashboard), so variables that
+look like secrets are refused here. Keys belong in the nodes' own environment, set by the
+cluster's launch config before `ray start` (every Ray worker inherits it), or in the
+nodes' IAM role; see `ray_cluster.yaml` and the README's "Secrets".
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from toolkit.secrets import is_secret_name
+
 log = logging.getLogger(__name__)
 
-# Never uploaded: virtual environments, outputs, caches (Ray caps working_dir uploads).
-EXCLUDES = [".git", ".venv", ".venv-vllm", "runs", "**/__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info"]
+# Never uploaded: virtual environments, outputs, caches (Ray caps working_dir uploads), and
+# local secret files (the package is stored on the cluster, readable by any job there).
+EXCLUDES = [
+    ".git", ".venv", ".venv-vllm", "runs", "**/__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info",
+    ".env", ".env.*", ".envrc", "*.pem",
+]
 TERMINAL = {"SUCCEEDED", "FAILED", "STOPPED"}
+
+_URL_CREDENTIALS = re.compile(r"://[^/@\s:]+:[^/@\s]+@")  # scheme://user:password@host
+WHERE_SECRETS_GO = (
+    "set it on the nodes instead (ray_cluster.yaml's start commands export it before `ray start`, e.g. from "
+    "AWS Secrets Manager), or give the nodes an IAM role for cloud credentials; see the README's Secrets section"
+)
+
+
+class SecretInJobError(ValueError):
+    """A secret was about to go where everyone who can list the cluster's jobs would read it."""
+
+
+def refuse_secrets(env_vars: dict[str, str] | None = None, overrides: list[str] | None = None, pip: list[str] | None = None) -> None:
+    """Raise `SecretInJobError` (naming the variable, never showing a value) if anything that
+    would be listed with the job carries a secret: its environment, its entrypoint's `--set`
+    values, its pip requirements (index URLs with tokens)."""
+    for name, value in (env_vars or {}).items():
+        if is_secret_name(name):
+            raise SecretInJobError(f"--env {name}: refused, a job's environment is shown by `ray job list` and the dashboard; {WHERE_SECRETS_GO}")
+        if _URL_CREDENTIALS.search(value or ""):
+            raise SecretInJobError(f"--env {name}: refused, its value is a URL with a password, shown by `ray job list`; {WHERE_SECRETS_GO}")
+    for assignment in overrides or []:
+        if _URL_CREDENTIALS.search(assignment):
+            key = assignment.partition("=")[0]
+            raise SecretInJobError(f"--set {key}: refused, its value is a URL with a password, shown in the job's entrypoint; {WHERE_SECRETS_GO}")
+    for requirement in pip or []:
+        if _URL_CREDENTIALS.search(requirement):
+            raise SecretInJobError(f"a pip requirement carries a URL with a password, shown in the job's runtime_env; {WHERE_SECRETS_GO}")
 
 
 @dataclass
@@ -83,6 +124,7 @@ def submit_run(
     from cluster.run_config import RunConfig
 
     overrides = list(overrides or [])
+    refuse_secrets(env_vars, overrides, pip)
     working_dir = Path(working_dir)
     # Validate here, where a mistake costs nothing, rather than on the cluster.
     config = load_config(config_path, RunConfig, overrides)

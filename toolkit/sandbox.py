@@ -33,6 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from toolkit.errors import ErrorType, error_payload
+from toolkit.secrets import without_secrets
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ class _Worker:
             "output_limit": config.output_limit,
             "tool_modules": config.tool_modules,
         }
-        env = dict(os.environ)
+        # Tool workers read model-written text: they get no API keys or cloud credentials.
+        env = without_secrets(os.environ)
         # The worker sees the same modules as the caller (an editable install, a test tree).
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
         env["PYTHONUNBUFFERED"] = "1"

@@ -16,14 +16,30 @@ def submit(
     stage: Annotated[list[str] | None, typer.Option("--stage", help="Run only these stages.")] = None,
     force: Annotated[list[str] | None, typer.Option("--force", help="Rerun these stages even if complete.")] = None,
     working_dir: Annotated[str, typer.Option(help="Uploaded as the job's working_dir.")] = ".",
-    env: Annotated[list[str] | None, typer.Option("--env", help="KEY=VALUE for the job's environment (e.g. OPENAI_API_KEY).")] = None,
+    env: Annotated[
+        list[str] | None,
+        typer.Option("--env", help="NAME=VALUE for the job's environment (e.g. AWS_REGION). Not for secrets: `ray job list` "
+                     "shows these; API keys are set on the nodes (README: Secrets)."),
+    ] = None,
     no_follow: Annotated[bool, typer.Option("--no-follow", help="Return after submitting instead of following the logs.")] = False,
 ) -> None:
     """Submit `tooldistill run CONFIG` to a Ray cluster as a job, then follow its logs to the end."""
     from cluster.config import ConfigError
-    from cluster.submit import submit_run
+    from cluster.submit import refuse_secrets, submit_run
 
-    env_vars = dict(item.split("=", 1) for item in env or [] if "=" in item)
+    env_vars: dict[str, str] = {}
+    try:
+        for item in env or []:
+            name, equals, value = item.partition("=")
+            refuse_secrets({name: value})  # before anything else, and without ever echoing the value
+            if not equals:
+                raise ValueError(f"--env expects NAME=VALUE, got {name!r}")
+            env_vars[name] = value
+        refuse_secrets(overrides=set_)
+    except ValueError as exc:
+        # One line, however narrow the terminal: the message says what to do instead.
+        console.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     try:
         job = submit_run(
             config, address, overrides=set_, stages=stage, force=force, working_dir=working_dir, env_vars=env_vars,

@@ -112,3 +112,13 @@ def fault_big_output(chars: int = 100_000) -> str:
         chars: Length of the string.
     """
     return "x" * chars
+
+
+@tool("fault_injection")
+def fault_read_environment(name: str = "OPENAI_API_KEY") -> str:
+    """Read an environment variable, as code smuggled into a tool argument would try to.
+
+    Args:
+        name: The variable to read.
+    """
+    return os.environ.get(name, "<unset>")
