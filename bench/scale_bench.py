@@ -157,10 +157,13 @@ class Peaks:
                 self.object_store_mb = max(self.object_store_mb, used / 2**20)
             except Exception:
                 pass
-            for proc in psutil.process_iter(["pid", "name", "cmdline", "memory_info"]):
-                cmd = " ".join(proc.info.get("cmdline") or [])
-                if proc.info["pid"] != me and cmd.startswith("ray::") and proc.info.get("memory_info"):
-                    self.worker_rss_mb = max(self.worker_rss_mb, proc.info["memory_info"].rss / 2**20)
+            # this run's Ray workers only: the local instance's processes descend from this driver
+            for proc in psutil.Process(me).children(recursive=True):
+                try:
+                    if " ".join(proc.cmdline()).startswith("ray::"):
+                        self.worker_rss_mb = max(self.worker_rss_mb, proc.memory_info().rss / 2**20)
+                except psutil.Error:
+                    continue
 
 
 def run_one(size: int, work: Path) -> dict[str, Any]:
