@@ -77,7 +77,7 @@ class HFGenerator:
 
     Args:
         model: hub id, local path or "smollm2" (see `pipeline.runtime.models.resolve_model`).
-        adapter: a PEFT adapter folder (e.g. `train`'s `adapter/`), or None for the base model.
+        adapter: a PEFT adapter folder or URI (e.g. `train`'s `adapter/`), or None for the base model.
         merge_adapter: merge the adapter into the weights at load (faster generation).
         batch_size: conversations per `generate` call; larger is faster per token on CPU
             until the longest answer in the batch dominates.
@@ -146,7 +146,10 @@ class HFGenerator:
 def _with_adapter(model: Any, adapter: str, merge: bool) -> Any:
     from peft import PeftModel
 
-    peft_model = PeftModel.from_pretrained(model, adapter)
+    from pipeline.runtime.models import resolve_model
+
+    # PEFT reads a local folder: an adapter in a bucket is fetched into this node's cache first.
+    peft_model = PeftModel.from_pretrained(model, resolve_model(adapter))
     peft_model.eval()
     return peft_model.merge_and_unload() if merge else peft_model
 

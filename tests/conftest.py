@@ -8,6 +8,8 @@ import pytest
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 
+pytest_plugins = ["tests.s3_server"]  # a moto S3 server: fixtures s3_server, s3_bucket, s3_uri
+
 
 @pytest.fixture(scope="session")
 def ray_local():

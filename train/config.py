@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from pipeline.config_rules import StrictModel
 
 
-class LoraSettings(BaseModel):
+class LoraSettings(StrictModel):
     """PEFT LoRA on the student; only the adapter's weights are trained and saved."""
-
-    model_config = ConfigDict(extra="forbid")
 
     r: int = Field(default=64, ge=1, description="Rank of the update. Larger ranks fit more but train and store more weights (r=64 on SmolLM2's seven projections ≈ 19.5M parameters).")
     alpha: int = Field(default=16, ge=1, description="Scale of the update is alpha/r; with the paper's r=64, alpha=16 the update starts gentle (0.25×).")
@@ -24,10 +24,8 @@ class LoraSettings(BaseModel):
     target_modules: str | list[str] = Field(default="all-linear", description='"all-linear" wraps every linear projection except the output head (q/k/v/o/gate/up/down for Llama-style models); or a list of module names.')
 
 
-class OptimSettings(BaseModel):
+class OptimSettings(StrictModel):
     """AdamW with a cosine schedule; the effective batch is per_device × accumulation × workers."""
-
-    model_config = ConfigDict(extra="forbid")
 
     lr: float = Field(default=2e-4, gt=0, description="Peak learning rate of the adapter (the paper's 2e-4; full fine-tuning would use ~10× less).")
     epochs: int = Field(default=3, ge=1, description="Passes over the training set. Ignored beyond `max_steps` when that is set.")
@@ -40,10 +38,8 @@ class OptimSettings(BaseModel):
     gradient_accumulation_steps: int = Field(default=4, ge=1, description="Micro-batches per optimizer step. Raises the effective batch without more memory; micro-batches left over at an epoch's end are skipped.")
 
 
-class ScalingSettings(BaseModel):
+class ScalingSettings(StrictModel):
     """How many Ray Train workers, and what each one holds."""
-
-    model_config = ConfigDict(extra="forbid")
 
     num_workers: int = Field(default=2, ge=1, description="Data-parallel workers (one process each; ZeRO shards optimizer state, and at stage 3 the parameters, across them).")
     use_gpu: bool = Field(default=False, description="One GPU per worker, NCCL and bf16; otherwise CPU workers with gloo and fp32.")
@@ -60,22 +56,18 @@ class ScalingSettings(BaseModel):
         return resources
 
 
-class ExportSettings(BaseModel):
+class ExportSettings(StrictModel):
     """What is written after training besides the adapter."""
-
-    model_config = ConfigDict(extra="forbid")
 
     merge: bool = Field(default=False, description="Also merge the adapter into a full model folder (output_dir/merged) that transformers and vLLM load like any checkpoint.")
 
 
-class TrainConfig(BaseModel):
+class TrainConfig(StrictModel):
     """LoRA SFT of a student on Ray Train + DeepSpeed ZeRO (the paper's recipe by default)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(default="train", description="Run name; Ray Train keeps its checkpoints under output_dir/checkpoints/<name>.")
     data: str = Field(description="A parquet/jsonl file or folder (local or URI) with a `messages` column: a list of {role, content}.")
-    output_dir: str = Field(description="Local folder for checkpoints/, adapter/, merged/, rejects.jsonl and train_summary.json. On a multi-node cluster it must be shared storage (NFS) reachable from every node.")
+    output_dir: str = Field(description="Where checkpoints/, adapter/, merged/, rejects.parquet and train_summary.json go: a local folder (one node, or an NFS mount every node sees) or an object-store URI (s3://bucket/runs/x/train), which needs no shared disk: Ray Train uploads the checkpoints and the driver the adapter.")
     model: str = Field(default="smollm2", description='Hugging Face id or local folder of a causal LM; "smollm2" is the offline SmolLM2-135M-Instruct.')
     lora: LoraSettings = Field(default_factory=LoraSettings, description="the adapter: rank, scale, dropout, wrapped modules")
     optim: OptimSettings = Field(default_factory=OptimSettings, description="optimizer, schedule, epochs and batch sizes")

@@ -270,7 +270,10 @@ class TokenizeBatch:
     def __init__(self, model_path: str, max_seq_len: int):
         from transformers import AutoTokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+        from pipeline.runtime.models import resolve_model
+
+        # Resolved here, on the actor's node: a URI or the offline SmolLM2 lands in its own cache.
+        self.tokenizer = AutoTokenizer.from_pretrained(resolve_model(model_path))
         self.max_seq_len = max_seq_len
 
     def __call__(self, batch: pa.Table) -> pa.Table:

@@ -71,19 +71,24 @@ def save_adapter(model: Any, state_dict: dict[str, torch.Tensor], directory: str
 
 
 def load_adapter_model(base: str, adapter_dir: str | Path, dtype: torch.dtype = torch.float32) -> tuple[Any, Any]:
-    """(PeftModel with the adapter, tokenizer), in eval mode; `base` as for `pipeline.runtime.models.resolve_model`."""
+    """(PeftModel with the adapter, tokenizer), in eval mode; `base` and `adapter_dir` as for
+    `pipeline.runtime.models.resolve_model` (a URI is fetched into this node's cache)."""
     from peft import PeftModel
 
-    from pipeline.runtime.models import load_model_and_tokenizer
+    from pipeline.runtime.models import load_model_and_tokenizer, resolve_model
 
     model, tokenizer = load_model_and_tokenizer(base, dtype=dtype)
-    model = PeftModel.from_pretrained(model, str(adapter_dir))
+    model = PeftModel.from_pretrained(model, resolve_model(str(adapter_dir)))
     model.eval()
     return model, tokenizer
 
 
 def merge_adapter(base: str, adapter_dir: str | Path, out_dir: str | Path, dtype: torch.dtype = torch.float32) -> Path:
-    """Merge the adapter into the base model and save a plain transformers folder at `out_dir`."""
+    """Merge the adapter into the base model and save a plain transformers folder at the local `out_dir`.
+
+    `base` and `adapter_dir` may be URIs (fetched into this node's cache); to store the merged
+    folder in a bucket, upload it (`RunFolder.upload_dir`), as `train.sft` does.
+    """
     model, tokenizer = load_adapter_model(base, adapter_dir, dtype=dtype)
     merged = model.merge_and_unload()
     target = Path(out_dir)

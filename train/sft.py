@@ -13,12 +13,23 @@
     adapter/ ← final checkpoint   ◀──────────── 6. gather + save the adapter (PEFT format)
     merged/ (optional), train_summary.json
 
+Storage: `output_dir` is a local folder or a URI (`s3://bucket/runs/x/train`), the same
+for every place in it. Ray Train's `storage_path` is `<output_dir>/checkpoints`: each
+worker writes its checkpoint shard to a local temporary folder and `ray.train.report`
+uploads it there, so workers need no shared disk. The model each worker loads comes from
+its own node (`resolve_model`: the node's cache, the offline conversion, a download of a
+URI, or the hub). The driver writes the rejects table, the adapter, the merged model and
+the summary through `RunFolder` (local folders are uploaded; on a store, the summary is
+written last and marks the run finished).
+
 Resumption: Ray Train keeps its checkpoints and a snapshot of them under
-`output_dir/checkpoints/<name>`; a new `fit()` with the same name restores the latest
-one, and `ray.train.get_checkpoint()` hands it to the workers, which load the DeepSpeed
-engine state (adapter, optimizer, schedule) and `trainer_state.json` (step, counters,
-metrics history). The frozen base weights are not checkpointed: they are reloaded from the
-model. A finished run (train_summary.json + adapter/) returns at once.
+`<output_dir>/checkpoints/<name>`, on disk or in the bucket, pruned to the newest
+`keep_checkpoints`; a new `fit()` with the same name, from any process or cluster that
+can reach the storage, restores the latest one, and `ray.train.get_checkpoint()` hands it
+to the workers (downloaded to a local folder), which load the DeepSpeed engine state
+(adapter, optimizer, schedule) and `trainer_state.json` (step, counters, metrics history).
+The frozen base weights are not checkpointed: they are reloaded from the model. A finished
+run (train_summary.json + adapter/) returns at once.
 """
 
 from __future__ import annotations
@@ -26,7 +37,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -34,7 +44,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.runtime.storage import RunFolder
+from pipeline.runtime import storage
+from pipeline.runtime.storage import RunFolder, is_uri
 from train.config import TrainConfig
 from train.summary import TrainSummary
 
@@ -93,6 +104,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer, get_cosine_schedule_with_warmup
 
+    from pipeline.runtime.models import resolve_model
     from train.data import collate
     from train.export import adapter_state_dict, save_adapter
     from train.zero import deepspeed_config
@@ -113,12 +125,13 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
     deepspeed.init_distributed(dist_backend="nccl" if gpu else "gloo")
     device = ray.train.torch.get_device() if gpu else torch.device("cpu")
 
-    # ---- 2. the student, wrapped with LoRA
-    tokenizer = AutoTokenizer.from_pretrained(loop_config["model_path"])
+    # ---- 2. the student (this node's copy), wrapped with LoRA
+    model_path = resolve_model(loop_config["model"])
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     # bf16 weights on GPU (DeepSpeed's bf16 mode keeps fp32 master copies of the adapter);
     # loading a 7B student in fp32 first would take 28 GB of host memory per worker.
-    model = AutoModelForCausalLM.from_pretrained(loop_config["model_path"], dtype=torch.bfloat16 if gpu else torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16 if gpu else torch.float32)
     model.config.use_cache = False
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -247,19 +260,26 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
 CHECKPOINTS, ADAPTER, MERGED, SUMMARY, REJECTS = "checkpoints", "adapter", "merged", "train_summary.json", "rejects.parquet"
 
 
-def _layout(config: TrainConfig) -> dict[str, Path]:
-    """The run folder's places for training: local paths (DeepSpeed, PEFT and shutil write to a disk)."""
-    folder = RunFolder(str(Path(config.output_dir).expanduser()) if "://" not in config.output_dir else config.output_dir)
-    names = {"checkpoints": CHECKPOINTS, "adapter": ADAPTER, "merged": MERGED, "summary": SUMMARY, "rejects": REJECTS}
-    return {"root": Path(folder.local_path()), **{key: Path(folder.local_path(name)) for key, name in names.items()}}
+def run_folder(config: TrainConfig) -> RunFolder:
+    """The training folder: config.output_dir, a local folder (`~` expanded) or a URI."""
+    out = config.output_dir
+    return RunFolder(out if is_uri(out) else str(Path(out).expanduser()))
 
 
 def finished_summary(config: TrainConfig) -> TrainSummary | None:
     """The summary of a finished run in config.output_dir (summary + adapter present), else None."""
-    paths = _layout(config)
-    if paths["summary"].is_file() and (paths["adapter"] / "adapter_config.json").is_file():
-        return TrainSummary(**json.loads(paths["summary"].read_text()))
-    return None
+    folder = run_folder(config)
+    data = folder.read_json(SUMMARY)
+    if data is None or not folder.exists(ADAPTER, "adapter_config.json"):
+        return None
+    return TrainSummary.from_dict(data)
+
+
+def _worker_model(name: str) -> str:
+    """The model as each worker resolves it on its own node: a local path made absolute (on a
+    cluster it must exist on every node), anything else (URI, alias, hub id) as given."""
+    path = Path(name).expanduser()
+    return str(path.resolve()) if not is_uri(name) and path.exists() else name
 
 
 @dataclass
@@ -271,18 +291,21 @@ class PreparedData:
     rejected_by_reason: dict[str, int]
 
 
-def prepare_data(config: TrainConfig, model_path: str, rejects_path: Path) -> PreparedData:
-    """Read, tokenise and (optionally) pack the data with Ray Data; write the rejects table."""
+def prepare_data(config: TrainConfig, model: str, rejects_path: str | Path) -> PreparedData:
+    """Read, tokenise and (optionally) pack the data with Ray Data; write the rejects table.
+
+    `model`: the student's tokenizer as `resolve_model` takes it (each tokenising actor
+    resolves it on its node); `rejects_path`: a local path or a URI.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
     from ray.data import ActorPoolStrategy
 
     from pipeline.records import REJECT_SCHEMA
     from train.data import PackBatch, TokenizeBatch, read_messages
 
     tokenised = read_messages(config.data).map_batches(
-        TokenizeBatch, fn_constructor_args=(model_path, config.max_seq_len), batch_format="pyarrow",
+        TokenizeBatch, fn_constructor_args=(model, config.max_seq_len), batch_format="pyarrow",
         batch_size=256, compute=ActorPoolStrategy(size=1), num_cpus=0.5,
     ).materialize()
     input_rows = tokenised.count()
@@ -294,9 +317,8 @@ def prepare_data(config: TrainConfig, model_path: str, rejects_path: Path) -> Pr
     rejected: dict[str, int] = {}
     for r in reject_rows:
         rejected[r["reason"]] = rejected.get(r["reason"], 0) + 1
-    tmp = rejects_path.with_name(f".{rejects_path.name}.tmp")
-    pq.write_table(pa.Table.from_pylist(reject_rows, schema=REJECT_SCHEMA), tmp)
-    os.replace(tmp, rejects_path)
+    fs, path = storage.resolve(str(rejects_path))
+    storage.write_table(pa.Table.from_pylist(reject_rows, schema=REJECT_SCHEMA), fs, path)
 
     kept = tokenised.map_batches(lambda t: t.filter(pc.is_null(t["reject"])), batch_format="pyarrow")
     if config.packing:
@@ -328,24 +350,29 @@ def run_train(config: TrainConfig, *, progress: bool = True) -> TrainSummary:
     from train.export import merge_adapter
 
     start = time.monotonic()
-    paths = _layout(config)
-    paths["root"].mkdir(parents=True, exist_ok=True)
+    folder = run_folder(config)
+    if folder.is_local:  # an object store has no folders to make
+        folder.ensure()
     ensure_ray()
-    model_path = resolve_model(config.model)  # converts the offline SmolLM2 once, before the workers start
-    data = prepare_data(config, model_path, paths["rejects"])
+    # The driver's copy, for the merge; it also converts the offline SmolLM2 (or downloads a
+    # URI) on this node once, before the actors and workers here look for it.
+    model_path = resolve_model(config.model)
+    data = prepare_data(config, _worker_model(config.model), folder.uri(REJECTS))
     plan = plan_steps(data.rows, config)
     log.info("training on %d rows (%d examples): %d steps, %d per epoch", data.rows, data.examples, plan.total_steps, plan.steps_per_epoch)
 
     trainer = TorchTrainer(
         train_loop_per_worker,
-        train_loop_config={"config": config.model_dump(mode="json"), "plan": asdict(plan), "model_path": model_path, "verbose": progress},
+        train_loop_config={"config": config.model_dump(mode="json"), "plan": asdict(plan), "model": _worker_model(config.model), "verbose": progress},
         torch_config=TorchConfig(backend="nccl" if config.scaling.use_gpu else "gloo"),
         scaling_config=ScalingConfig(
             num_workers=config.scaling.num_workers, use_gpu=config.scaling.use_gpu,
             resources_per_worker=config.scaling.worker_resources(),
         ),
         run_config=RunConfig(
-            name=config.name, storage_path=str(paths["checkpoints"]),
+            # A path or a URI: Ray Train opens it with pyarrow.fs, which reads the endpoint and
+            # credentials of an object store from the environment (AWS_ENDPOINT_URL, ...).
+            name=config.name, storage_path=folder.uri(CHECKPOINTS),
             checkpoint_config=CheckpointConfig(num_to_keep=config.keep_checkpoints),
             failure_config=FailureConfig(max_failures=0),
         ),
@@ -357,31 +384,33 @@ def run_train(config: TrainConfig, *, progress: bool = True) -> TrainSummary:
     if result.checkpoint is None:
         raise RuntimeError(f"training {config.name} ended without a checkpoint")
 
-    with result.checkpoint.as_directory() as folder:
-        state = json.loads((Path(folder) / TRAINER_STATE).read_text())
-        if not state.get("final"):
-            raise RuntimeError(f"the last checkpoint of {config.name} is not the final one (step {state['step']})")
-        tmp = paths["root"] / ".adapter.tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(Path(folder) / "adapter", tmp)
-        shutil.rmtree(paths["adapter"], ignore_errors=True)
-        os.replace(tmp, paths["adapter"])
-
+    # From the final checkpoint only its state and the adapter are needed, not the engine
+    # shards: read them where they are stored rather than download the whole checkpoint.
+    checkpoint = RunFolder.at(result.checkpoint.filesystem, result.checkpoint.path)
+    state = json.loads(checkpoint.read_text(TRAINER_STATE) or "{}")
+    if not state.get("final"):
+        raise RuntimeError(f"the last checkpoint of {config.name} is not the final one (step {state.get('step')})")
     merged = None
-    if config.export.merge:
-        merged = str(merge_adapter(model_path, paths["adapter"], paths["merged"]))
+    scratch = Path(tempfile.mkdtemp(prefix="tooldistill-train-"))
+    try:
+        adapter = Path(checkpoint.file(ADAPTER)) if checkpoint.is_local else Path(checkpoint.download_dir(scratch / ADAPTER, ADAPTER))
+        adapter_uri = folder.upload_dir(adapter, ADAPTER)
+        if config.export.merge and folder.is_local:
+            merged = str(merge_adapter(model_path, adapter, folder.local_path(MERGED)))
+        elif config.export.merge:  # merged on this disk, then uploaded
+            merged = folder.upload_dir(merge_adapter(model_path, adapter, scratch / MERGED), MERGED)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
     history = state["history"]
     summary = TrainSummary(
-        steps=state["step"], tokens=state["tokens"], supervised_tokens=state["supervised_tokens"],
+        output_dir=folder.uri(), steps=state["step"], tokens=state["tokens"], supervised_tokens=state["supervised_tokens"],
         wall_time_s=time.monotonic() - start,
         final_loss=history[-1]["loss"] if history else None, first_loss=history[0]["loss"] if history else None,
-        adapter_dir=str(paths["adapter"]), merged_dir=merged, resumed_from_step=state.get("resumed_from_step"),
+        adapter_dir=adapter_uri, merged_dir=merged, resumed_from_step=state.get("resumed_from_step"),
         dropped_examples=data.rejected_by_reason.get("too_long", 0), metrics_history=history,
         examples=data.examples, rejected_by_reason=data.rejected_by_reason, total_steps=plan.total_steps,
-        steps_per_epoch=plan.steps_per_epoch, checkpoint_dir=str(paths["checkpoints"] / config.name),
+        steps_per_epoch=plan.steps_per_epoch, checkpoint_dir=folder.uri(CHECKPOINTS, config.name),
     )
-    tmp_summary = paths["summary"].with_name(".train_summary.json.tmp")
-    tmp_summary.write_text(json.dumps(asdict(summary), indent=2))
-    os.replace(tmp_summary, paths["summary"])
+    folder.write_json(summary.to_dict(), SUMMARY)  # last: its presence marks the run finished
     return summary

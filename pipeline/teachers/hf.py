@@ -51,7 +51,8 @@ class HFTeacher:
     """`Teacher` over a local Hugging Face causal LM (default: offline SmolLM2-135M-Instruct).
 
     Args:
-        model: hub id, local path, or "smollm2" (resolved by `pipeline.runtime.models.resolve_model`).
+        model: hub id, local path, URI (fetched into this node's cache) or "smollm2" (resolved
+            by `pipeline.runtime.models.resolve_model`).
         name: the teacher's name in traces (default `hf:<model>`).
         dtype, device: where and how the model is loaded (float32 on CPU by default).
         num_threads: `torch.set_num_threads` before each generation (None: leave as is).

@@ -35,7 +35,7 @@ class VLLMTeacher:
 
     Args:
         options: the engine (`VLLMOptions`); or give its fields as keywords instead.
-        adapter: a PEFT LoRA adapter folder served on top of the model for every request
+        adapter: a PEFT LoRA adapter folder (or URI) served on top of the model for every request
             (the engine is then started with LoRA enabled, up to `options.max_lora_rank`).
     """
 
@@ -71,7 +71,8 @@ class VLLMTeacher:
         if adapter:
             from vllm.lora.request import LoRARequest
 
-            self.lora = LoRARequest("adapter", 1, adapter)
+            # vLLM's LoRA loader reads a local folder: an adapter in a bucket is fetched first.
+            self.lora = LoRARequest("adapter", 1, resolve_model(adapter))
 
     async def _tokenizer(self):
         if self.tokenizer is None:

@@ -14,6 +14,7 @@ whatever happens.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -38,16 +39,15 @@ def own_ports() -> dict[str, int]:
     return {name: free_port() for name in ("dashboard_agent_listen_port", "metrics_agent_port", "metrics_export_port", "runtime_env_agent_port")}
 
 
-def main() -> int:
-    result_path = sys.argv[1]
-    command = sys.argv[sys.argv.index("--") + 1 :]
+@contextlib.contextmanager
+def two_nodes():
+    """A head (dashboard and job server) and a second node; yields (dashboard URL, GCS address)."""
     os.environ["RAY_AUTH_MODE"] = "disabled"
     # The head records its address in <RAY_TMPDIR>/ray_current_cluster; a private folder keeps
     # other Ray instances on this machine (the test session's) from ever finding this cluster.
     os.environ["RAY_TMPDIR"] = HEAD_NODE_TMP
     os.makedirs(os.path.join(HEAD_NODE_TMP, "ray"), exist_ok=True)
     from ray.cluster_utils import Cluster
-    from ray.util.state import list_actors, list_nodes
 
     port = free_port()
     cluster = Cluster(
@@ -67,18 +67,32 @@ def main() -> int:
         cluster.wait_for_nodes()
         dashboard = f"http://127.0.0.1:{port}"
         _wait_for_job_server(dashboard)
-        argv = [part.replace("{dashboard}", dashboard).replace("{gcs}", cluster.address) for part in command]
-        env = {**os.environ, "RAY_ADDRESS": cluster.address}
-        completed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1500)
-        nodes = {n.node_id: ("head" if n.is_head_node else "second") for n in list_nodes(address=dashboard)}
-        actors = [
-            {"class_name": a.class_name, "node": nodes.get(a.node_id, a.node_id), "state": a.state}
-            for a in list_actors(address=dashboard, limit=10_000, detail=True, raise_on_missing_output=False)
-        ]
-        payload = {"returncode": completed.returncode, "stdout": completed.stdout[-20000:], "stderr": completed.stderr[-20000:],
-                   "nodes": sorted(nodes.values()), "actors": actors}
+        yield dashboard, cluster.address
     finally:
         cluster.shutdown()
+
+
+def placement(dashboard: str) -> dict:
+    """The nodes, and the node every actor ran on, from the state API."""
+    from ray.util.state import list_actors, list_nodes
+
+    nodes = {n.node_id: ("head" if n.is_head_node else "second") for n in list_nodes(address=dashboard)}
+    actors = [
+        {"class_name": a.class_name, "node": nodes.get(a.node_id, a.node_id), "state": a.state}
+        for a in list_actors(address=dashboard, limit=10_000, detail=True, raise_on_missing_output=False)
+    ]
+    return {"nodes": sorted(nodes.values()), "actors": actors}
+
+
+def main() -> int:
+    result_path = sys.argv[1]
+    command = sys.argv[sys.argv.index("--") + 1 :]
+    with two_nodes() as (dashboard, gcs):
+        argv = [part.replace("{dashboard}", dashboard).replace("{gcs}", gcs) for part in command]
+        env = {**os.environ, "RAY_ADDRESS": gcs}
+        completed = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=1500)
+        payload = {"returncode": completed.returncode, "stdout": completed.stdout[-20000:],
+                   "stderr": completed.stderr[-20000:], **placement(dashboard)}
     with open(result_path, "w") as handle:
         json.dump(payload, handle)
     return 0
