@@ -35,6 +35,10 @@ def keys(fs: pafs.FileSystem, base: str) -> list[str]:
     return sorted(i.path[len(base) + 1 :] for i in infos if i.type == pafs.FileType.File)
 
 
+def say(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
 def wait_for(predicate, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -85,9 +89,13 @@ def main() -> int:
                "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
         def submit_and_kill(when, what: str) -> None:
+            say(f"submitting; will stop the job during {what}")
             process = subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             try:
-                wait_for(lambda: when(keys(fs, base)), 600, what)
+                wait_for(lambda: when(keys(fs, base)) or process.poll() is not None, 900, what)
+                if process.poll() is not None:
+                    raise RuntimeError(f"the job ended before {what} could be stopped:\n{process.stdout.read()[-4000:]}")
+                say(f"stopping the job during {what}")
                 at_kill = keys(fs, base)
                 job = stop_running_job(dashboard)
                 output, _ = process.communicate(timeout=120)
@@ -101,7 +109,9 @@ def main() -> int:
                         "generation")
         submit_and_kill(lambda ks: any(k.startswith("train/checkpoints/") and "checkpoint_" in k for k in ks),
                         "training")
+        say("submitting; letting it finish")
         finished = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=1500)
+        say(f"finished with exit code {finished.returncode}")
         result["final"] = {"returncode": finished.returncode, "stdout": finished.stdout[-12000:],
                            "stderr": finished.stderr[-6000:], "keys": keys(fs, base)}
         result.update(placement(dashboard))

@@ -45,13 +45,16 @@ def generate_stats() -> dict:
     }
 
 
-def generate_summary() -> GenerateSummary:
-    stats = generate_stats()
-    return GenerateSummary(
-        output_dir="/runs/t/generate", input_rows=stats["input_rows"], accepted=stats["accepted"],
-        rejected_by_reason=stats["rejected_by_reason"], skipped_already_written=0, wall_time_s=stats["wall_time_s"],
-        stats=GenerateStats(**stats),
+def job_summary(summary: type, stats_type: type, stats: dict, output_dir: str, *counts: str):
+    """A job's summary as the job builds it from its stats: `counts`, rejects by reason, wall time, the stats."""
+    return summary(
+        output_dir=output_dir, **{count: stats[count] for count in counts}, rejected_by_reason=stats["rejected_by_reason"],
+        skipped_already_written=0, wall_time_s=stats["wall_time_s"], stats=stats_type(**stats),
     )
+
+
+def generate_summary() -> GenerateSummary:
+    return job_summary(GenerateSummary, GenerateStats, generate_stats(), "/runs/t/generate", "input_rows", "accepted")
 
 
 def backtranslate_stats() -> dict:
@@ -75,11 +78,8 @@ def backtranslate_stats() -> dict:
 
 
 def backtranslate_summary() -> BacktranslateSummary:
-    stats = backtranslate_stats()
-    return BacktranslateSummary(
-        output_dir="/runs/t/backtranslate", traces_in=stats["traces_in"], examples_out=stats["examples_out"],
-        rejected_by_reason=stats["rejected_by_reason"], skipped_already_written=0, wall_time_s=stats["wall_time_s"],
-        stats=BacktranslateStats(**stats),
+    return job_summary(
+        BacktranslateSummary, BacktranslateStats, backtranslate_stats(), "/runs/t/backtranslate", "traces_in", "examples_out"
     )
 
 
