@@ -19,10 +19,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from eval.run import EvalConfig
 from pipeline.backtranslate import BacktranslateConfig
+from pipeline.config_rules import StrictModel
 from pipeline.generate import GenerateConfig
 from pipeline.runtime import storage
 from train.config import TrainConfig
@@ -41,10 +42,8 @@ _DERIVED: dict[tuple[str, str], tuple[Stage | None, str]] = {
 }
 
 
-class RayRuntime(BaseModel):
+class RayRuntime(StrictModel):
     """Which Ray to run on."""
-
-    model_config = ConfigDict(extra="forbid")
 
     address: str | None = Field(
         default=None,
@@ -58,10 +57,8 @@ class RayRuntime(BaseModel):
     )
 
 
-class RunConfig(BaseModel):
+class RunConfig(StrictModel):
     """Every stage of a run; `tooldistill run CONFIG` executes `stages` in order."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="run name; the run folder defaults to runs/<name>")
     output_dir: str | None = Field(default=None, description="run folder, local or a URI (s3://bucket/runs/x); default runs/<name>")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
+
+from pipeline.config_rules import StrictModel
 
 COT_BOXED = (
     "Solve the following math problem step by step. "
@@ -37,10 +39,8 @@ DEFAULT_TEMPLATES: dict[str, str] = {
 }
 
 
-class PromptConfig(BaseModel):
+class PromptConfig(StrictModel):
     """How a problem becomes a chat conversation."""
-
-    model_config = ConfigDict(extra="forbid")
 
     system: str | None = Field(
         default=None,

@@ -1,9 +1,11 @@
 """Rules every job config follows: unknown keys are errors, and a renamed key names its successor.
 
+Every config section is a `StrictModel`, so a misspelt key fails at load with its path.
+
 Each knob has one name across the stages. When a name changes, its old spelling is listed
-in `RENAMED` (relative to the job config that owns it) and that job config's before-
-validator calls `reject_renamed`, so an old config fails at load with the new name instead
-of "extra inputs are not permitted". The error is a `renamed_key` pydantic error carrying
+in `RENAMED` (relative to the job config that owns it) and the job configs' base
+(`pipeline.jobs.config.JobConfig`) calls `reject_renamed` before validating, so an old
+config fails at load with the new name instead of "extra inputs are not permitted". The error is a `renamed_key` pydantic error carrying
 the (old, new) pairs, so the YAML loader (`cluster.config.load_config`) can print full paths
 such as `backtranslate.filter_mode was renamed: use backtranslate.filter.mode`.
 
@@ -14,7 +16,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
+
+
+class StrictModel(BaseModel):
+    """A config section: unknown keys are errors ("extra inputs are not permitted"), never ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
 
 # job config -> {old path: new path}
 RENAMED: dict[str, dict[str, str]] = {

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pipeline.config_rules import StrictModel
 from pipeline.records import RejectReason, Trace
 
 ACCEPTED = "accepted"
@@ -15,10 +16,8 @@ WRONG_ANSWER_KEPT = "wrong_answer_kept"
 KEPT = frozenset({ACCEPTED, WRONG_ANSWER_KEPT})
 
 
-class FilterConfig(BaseModel):
+class FilterConfig(StrictModel):
     """Which traces become training data: the same model in generation and back-translation."""
-
-    model_config = ConfigDict(extra="forbid")
 
     require_tool: bool = Field(
         default=True,

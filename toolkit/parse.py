@@ -1,14 +1,9 @@
-"""Strict parsing of model-written mathematics into SymPy objects.
+"""Strict parsing of model-written mathematics into SymPy objects: the API the tools call.
 
-Nothing here evaluates Python: the text is tokenised, rewritten (``^``, ``|x|``, ``n!``,
-implicit products), parsed into a Python AST and *interpreted* node by node against a
-whitelist. Anything that is not mathematics — attributes, dunders, imports, lambdas,
-strings, calls to names that are not mathematical functions — is rejected with a hint
-the model can act on. LaTeX (anything with a backslash) goes through latex2sympy2_extended,
-which builds SymPy objects from a grammar and evaluates nothing either.
-
-The reader itself (text, token and AST stages) is `toolkit.reader`; this module is the
-public API the tools call.
+No Python is evaluated. The reader (`toolkit.reader`: text, token and AST stages) interprets
+a vetted AST against a whitelist of SymPy names and rejects anything that is not
+mathematics with a hint the model can act on; LaTeX goes through latex2sympy2_extended,
+which evaluates nothing either. How each stage works is told there.
 """
 
 from __future__ import annotations

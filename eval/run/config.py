@@ -5,19 +5,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    Tag,
-    field_validator,
-    model_validator,
-)
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from eval.generate import SamplingConfig
 from eval.prompts import PromptConfig
-from pipeline.config_rules import reject_renamed, with_defaults
+from pipeline.config_rules import StrictModel
+from pipeline.jobs.config import JobConfig, grader_timeout, pool
 from pipeline.jobs.resources import ActorPoolResources
 from pipeline.teachers.config import HFRuntime, VLLMOptions
 from pipeline.teachers.openai import OpenAITeacherConfig
@@ -99,7 +92,7 @@ Backend = Annotated[
 """How a model is run: one of three backends, chosen by `kind`, each with its typed options."""
 
 
-class ModelSpec(BaseModel):
+class ModelSpec(StrictModel):
     """One model to evaluate.
 
         models:
@@ -107,8 +100,6 @@ class ModelSpec(BaseModel):
           - {name: student, model: smollm2, adapter: runs/demo/train/adapter, backend: hf}
           - {name: big, model: Qwen/Qwen2.5-Math-7B-Instruct, backend: {kind: vllm, max_model_len: 8192}}
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="short name used in folders and the report (letters, digits, . _ -)")
     model: str = Field(default="smollm2", description="HF id or local path (\"smollm2\" is the offline SmolLM2-135M-Instruct)")
@@ -141,20 +132,16 @@ class ModelSpec(BaseModel):
         return self
 
 
-class SyntheticSlice(BaseModel):
+class SyntheticSlice(StrictModel):
     """Held-out synthetic problems (pipeline.synthetic) as a benchmark."""
-
-    model_config = ConfigDict(extra="forbid")
 
     count: int = Field(default=30, ge=1, description="problems to draw")
     seed: int = Field(default=10_000, description="a seed the training set did not use, so the problems are held out")
     families: list[str] | None = Field(default=None, description="problem families (all by default)")
 
 
-class BenchmarkRef(BaseModel):
+class BenchmarkRef(StrictModel):
     """One benchmark and which of its problems to use."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="registry name (gsm8k, math500, aime24, ...) or a label for `path` / `synthetic`")
     path: str | None = Field(default=None, description="local jsonl/parquet file to read instead of the registry")
@@ -176,10 +163,11 @@ class BenchmarkRef(BaseModel):
 RESOURCES: dict[str, Any] = {"num_cpus_per_actor": 1.0}
 
 
-class EvalConfig(BaseModel):
+class EvalConfig(JobConfig):
     """An evaluation: models x benchmarks, one output folder."""
 
-    model_config = ConfigDict(extra="forbid")
+    job = "eval"
+    pool_defaults = RESOURCES
 
     name: str = Field(default="eval", description="title of the report")
     output_dir: str = Field(description="folder or URI: generations/, rejects/, report.md, report.json, plot.png")
@@ -188,29 +176,19 @@ class EvalConfig(BaseModel):
     baseline: str | None = Field(default=None, description="model name the others are compared with (paired test, flips)")
     sampling: SamplingConfig = Field(default_factory=SamplingConfig, description="sampling for every model")
     prompt: PromptConfig = Field(default_factory=PromptConfig, description="system message and templates")
-    resources: ActorPoolResources = Field(
-        default_factory=lambda: ActorPoolResources(**RESOURCES),
-        description="each model's actor pool: batch_size rows per generate call (larger is faster per token, coarser to "
+    resources: ActorPoolResources = pool(
+        RESOURCES,
+        "each model's actor pool: batch_size rows per generate call (larger is faster per token, coarser to "
         "resume), num_actors model replicas (each loads the model once); ActorPoolResources' defaults except "
         "num_cpus_per_actor 1. A vllm model's actors reserve its backend's num_gpus",
     )
-    grader_timeout_s: float = Field(
-        default=10.0, gt=0, description="deadline of each answer comparison in the sandboxed grader (a comparison past it is graded wrong)"
+    grader_timeout_s: float = grader_timeout(
+        "deadline of each answer comparison in the sandboxed grader (a comparison past it is graded wrong)"
     )
     allow_hub: bool = Field(default=False, description="let benchmarks without an offline copy load from the Hugging Face hub")
     bootstrap_resamples: int = Field(
         default=2000, ge=100, description="resamples of the paired bootstrap test: more give a steadier interval, slower"
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        return reject_renamed(data, "eval")
-
-    @field_validator("resources", mode="before")
-    @classmethod
-    def _resource_defaults(cls, value: Any) -> Any:
-        return with_defaults(value, RESOURCES)
 
     @model_validator(mode="after")
     def _names(self) -> EvalConfig:

@@ -15,10 +15,11 @@ import re
 import zlib
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from pipeline.agents import backtranslate_prompts as prompts
 from pipeline.agents.judge import ASY_FIGURE, find_leak
+from pipeline.config_rules import StrictModel
 from pipeline.records import RejectReason, Trace, Translation
 from pipeline.teachers.config import TeacherConfig
 from toolkit.grading import extract_boxed, match_braces
@@ -26,10 +27,8 @@ from toolkit.grading import extract_boxed, match_braces
 log = logging.getLogger(__name__)
 
 
-class RephraseConfig(BaseModel):
+class RephraseConfig(StrictModel):
     """How problem, plan, verified steps and reflections become one fluent solution."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["symbolic", "llm"] = Field(
         default="symbolic", description="symbolic: deterministic composition (offline); llm: a teacher rewrites the solution"

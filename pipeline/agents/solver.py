@@ -12,9 +12,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from pipeline.agents import prompts
+from pipeline.config_rules import StrictModel
 from pipeline.records import Problem, ToolCall, Trace
 from pipeline.teachers.base import Reply, Teacher, TeacherError, ToolCallRequest, Usage
 from toolkit.errors import ErrorType, error_payload
@@ -23,10 +24,8 @@ from toolkit.grading import extract_boxed
 ToolRunner = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 
-class SolverConfig(BaseModel):
+class SolverConfig(StrictModel):
     """The Solver Agent's conversation: how long it may go on, which tools it is offered, how it samples."""
-
-    model_config = ConfigDict(extra="forbid")
 
     max_turns: int = Field(
         default=15, ge=2,

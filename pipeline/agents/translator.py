@@ -19,10 +19,11 @@ import json
 import logging
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from pipeline.agents import backtranslate_prompts as prompts
 from pipeline.agents.judge import Judge, reason_kind
+from pipeline.config_rules import StrictModel
 from pipeline.derivations import (
     STEPWISE,
     DerivationError,
@@ -38,10 +39,8 @@ from pipeline.teachers.config import TeacherConfig
 log = logging.getLogger(__name__)
 
 
-class TranslatorConfig(BaseModel):
+class TranslatorConfig(StrictModel):
     """How each verified tool call becomes step-by-step reasoning."""
-
-    model_config = ConfigDict(extra="forbid")
 
     kind: Literal["symbolic", "llm"] = Field(
         default="symbolic", description="symbolic: SymPy derivations (offline, exact); llm: a teacher writes the reasoning"

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field
 
 from pipeline.agents.rephrase import RephraseConfig
 from pipeline.agents.translator import TranslatorConfig
-from pipeline.config_rules import reject_renamed, with_defaults
+from pipeline.config_rules import StrictModel
 from pipeline.filtering import FilterConfig
+from pipeline.jobs.config import JobConfig, grader_timeout, pool
 from pipeline.jobs.resources import ActorPoolResources
 from pipeline.teachers.config import TeacherConfig
 
@@ -18,10 +19,8 @@ from pipeline.teachers.config import TeacherConfig
 RESOURCES: dict[str, Any] = {"batch_size": 32, "concurrency_per_actor": 8}
 
 
-class JudgeConfig(BaseModel):
+class JudgeConfig(StrictModel):
     """How a translation's answer is checked against the tool's real result."""
-
-    model_config = ConfigDict(extra="forbid")
 
     teacher: TeacherConfig | None = Field(
         default=None,
@@ -31,10 +30,11 @@ class JudgeConfig(BaseModel):
     max_tokens: int = Field(default=64, ge=8, description="tokens for the LLM judge's verdict")
 
 
-class BacktranslateConfig(BaseModel):
+class BacktranslateConfig(JobConfig):
     """Verified traces → Translator → Judge → Rephrase → SFT examples."""
 
-    model_config = ConfigDict(extra="forbid")
+    job = "backtranslate"
+    pool_defaults = RESOURCES
 
     name: str = Field(default="backtranslate", description="run name, shown in the CLI and the dataset card")
     traces_dir: str = Field(description="a generation run folder (its traces/ is read) or a folder of trace parquet parts; local or URI")
@@ -53,23 +53,12 @@ class BacktranslateConfig(BaseModel):
         "'fallback'); False rejects them as translation_failed",
     )
     system_prompt: str | None = Field(default=None, description="optional system message of every SFT example")
-    resources: ActorPoolResources = Field(
-        default_factory=lambda: ActorPoolResources(**RESOURCES),
-        description="the back-translation actor pool (each actor has its grader process and teachers); "
+    resources: ActorPoolResources = pool(
+        RESOURCES,
+        "the back-translation actor pool (each actor has its grader process and teachers); "
         "ActorPoolResources' defaults except batch_size 32 and concurrency_per_actor 8",
     )
-    grader_timeout_s: float = Field(
-        default=10.0, gt=0,
-        description="deadline of each symbolic comparison in the sandboxed grader (the judge's first check); a "
-        "comparison past it is undecided, which rejects unless an LLM judge decides",
+    grader_timeout_s: float = grader_timeout(
+        "deadline of each symbolic comparison in the sandboxed grader (the judge's first check); a "
+        "comparison past it is undecided, which rejects unless an LLM judge decides"
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        return reject_renamed(data, "backtranslate")
-
-    @field_validator("resources", mode="before")
-    @classmethod
-    def _resource_defaults(cls, value: Any) -> Any:
-        return with_defaults(value, RESOURCES)

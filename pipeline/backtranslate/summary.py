@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pipeline.jobs.summary import Record, StageSummary, markdown_table, percent
+from pipeline.jobs.summary import Record, StageSummary, markdown_table, percent, rejecting_rows
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -80,12 +80,9 @@ class BacktranslateSummary(StageSummary):
     stats: BacktranslateStats
 
     def yield_rows(self) -> list[list[Any]]:
-        rows: list[list[Any]] = [
-            ["back-translate: traces in", self.traces_in, ""],
-            ["back-translate: SFT examples out", self.examples_out, percent(self.examples_out, self.traces_in)],
-        ]
-        rows += [[f"back-translate: rejected ({reason})", count, ""] for reason, count in sorted(self.rejected_by_reason.items())]
-        return rows
+        return rejecting_rows(
+            "back-translate", ("traces in", self.traces_in), ("SFT examples out", self.examples_out), self.rejected_by_reason
+        )
 
     def markdown(self) -> str:
         per_tool = sorted(self.stats.translation_acceptance_per_tool.items())

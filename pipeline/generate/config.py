@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field
 
 from pipeline.agents.solver import SolverConfig
-from pipeline.config_rules import reject_renamed, with_defaults
 from pipeline.filtering import FilterConfig
+from pipeline.jobs.config import JobConfig, grader_timeout, pool
 from pipeline.jobs.resources import ActorPoolResources
 from pipeline.problems.clean import CleanConfig
 from pipeline.problems.sources import ProblemSource
@@ -20,10 +20,11 @@ from toolkit.sandbox import SandboxConfig
 RESOURCES: dict[str, Any] = {"num_actors": 2, "concurrency_per_actor": 32}
 
 
-class GenerateConfig(BaseModel):
+class GenerateConfig(JobConfig):
     """Problems → clean → Solver Agent → correctness filter → traces/ and rejects/."""
 
-    model_config = ConfigDict(extra="forbid")
+    job = "generate"
+    pool_defaults = RESOURCES
 
     name: str = Field(default="generate", description="run name, shown in the CLI and the stats")
     output_dir: str = Field(default="runs/generate", description="writes traces/, rejects/ and stats.json; local or a URI")
@@ -39,27 +40,15 @@ class GenerateConfig(BaseModel):
         description="the tool sandbox of each solver actor; without this section one worker per actor (a section that "
         "leaves out `workers` gets SandboxConfig's default, one per CPU)",
     )
-    resources: ActorPoolResources = Field(
-        default_factory=lambda: ActorPoolResources(**RESOURCES),
-        description="the solver actor pool; ActorPoolResources' defaults except num_actors 2 and concurrency_per_actor 32",
+    resources: ActorPoolResources = pool(
+        RESOURCES, "the solver actor pool; ActorPoolResources' defaults except num_actors 2 and concurrency_per_actor 32"
     )
-    grader_timeout_s: float = Field(
-        default=10.0, gt=0,
-        description="deadline of each answer comparison in the sandboxed grader; a comparison past it counts as wrong "
-        "(longer deadlines grade hard expressions, but a pathological answer holds the grader longer)",
+    grader_timeout_s: float = grader_timeout(
+        "deadline of each answer comparison in the sandboxed grader; a comparison past it counts as wrong "
+        "(longer deadlines grade hard expressions, but a pathological answer holds the grader longer)"
     )
     allow_hub: bool = Field(
         default=False,
         description="let problem sets and decontamination benchmarks without an offline copy load from the Hugging Face "
         "hub (needs a network; off, a missing set is an error)",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        return reject_renamed(data, "generate")
-
-    @field_validator("resources", mode="before")
-    @classmethod
-    def _resource_defaults(cls, value: Any) -> Any:
-        return with_defaults(value, RESOURCES)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pipeline.jobs.summary import Record, StageSummary, percent
+from pipeline.jobs.summary import Record, StageSummary, rejecting_rows
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -49,12 +49,9 @@ class GenerateSummary(StageSummary):
     stats: GenerateStats
 
     def yield_rows(self) -> list[list[Any]]:
-        rows: list[list[Any]] = [
-            ["generate: problems in", self.input_rows, ""],
-            ["generate: verified tool-integrated traces", self.accepted, percent(self.accepted, self.input_rows)],
-        ]
-        rows += [[f"generate: rejected ({reason})", count, ""] for reason, count in sorted(self.rejected_by_reason.items())]
-        return rows
+        return rejecting_rows(
+            "generate", ("problems in", self.input_rows), ("verified tool-integrated traces", self.accepted), self.rejected_by_reason
+        )
 
     def rich(self, config: GenerateConfig) -> RenderableType:
         from rich.table import Table

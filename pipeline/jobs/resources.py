@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from pipeline.config_rules import StrictModel
 
 # Sizing a pool changes how fast a job runs, not what it writes: run fingerprints leave it out.
 SIZING = {"fingerprint": False}
 
 
-class ActorPoolResources(BaseModel):
+class ActorPoolResources(StrictModel):
     """The actor pool that runs a job's stages (generation, back-translation, evaluation)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     num_actors: int = Field(
         default=1, json_schema_extra=SIZING, ge=1,

@@ -79,3 +79,15 @@ def markdown_table(header: list[str], rows: list[list[Any]]) -> str:
 
 def percent(part: float, whole: float) -> str:
     return f"{part / whole:.1%}" if whole else "-"
+
+
+def rejecting_rows(
+    label: str, rows_in: tuple[str, int], rows_out: tuple[str, int], rejected_by_reason: dict[str, int]
+) -> list[list[Any]]:
+    """Yields-table rows of a stage that rejects rows: what went in, what came out (and its share), each reason."""
+    (in_name, count_in), (out_name, count_out) = rows_in, rows_out
+    return [
+        [f"{label}: {in_name}", count_in, ""],
+        [f"{label}: {out_name}", count_out, percent(count_out, count_in)],
+        *([f"{label}: rejected ({reason})", count, ""] for reason, count in sorted(rejected_by_reason.items())),
+    ]

@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pipeline.config_rules import StrictModel
 from pipeline.problems.benchmarks import BenchmarkItem, load_benchmark
 from pipeline.records import RejectReason
 
@@ -101,10 +102,8 @@ def check_row(row: dict, require_answer: bool = True) -> tuple[RejectReason, str
     return None
 
 
-class CleanConfig(BaseModel):
+class CleanConfig(StrictModel):
     """What is removed from the problems before solving (each removal is a reject with its reason)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     deduplicate: bool = Field(
         default=True, description="keep one problem of each group with the same normalised text (the smallest id)"

@@ -18,9 +18,9 @@ Every question asks for one well-defined value ("the sum of the solutions", "the
 root", "the smallest positive integer ..."), so `Problem.answer` is a single LaTeX value.
 
 Layout: `base` holds the machinery (plans, steps, templates, the registry, the generator and
-the recogniser) and `common` the helpers families in several domains use; one module per
-domain, as in `toolkit.tools` and `pipeline.derivations`, holds its families' make / read /
-policy functions. The LaTeX they write and read is `pipeline.latex`, shared with the
+the recogniser), `common` the helpers families in several domains use, and `phrasings` the
+wording of every family; one module per domain, as in `toolkit.tools` and
+`pipeline.derivations`, holds its families' make / read / policy functions. The LaTeX they write and read is `pipeline.latex`, shared with the
 derivations.
 """
 

@@ -1,10 +1,11 @@
 """The machinery every synthetic family shares: plans, steps, templates, and the registry.
 
-A family (`Family`) pairs phrasings (`Template`s with `[[field]]` slots) with three
-functions: `make` samples an instance and its exact answer (`Draft`), `read` turns the
-fields a template matched back into what the text states and a plan in words, and `policy`
-maps the tool results so far to the next `Call` or the final `Answer`. The helpers that
-several families use are in `common`.
+A family (`Family`) pairs phrasings (`Template`s with `[[field]]` slots, kept in
+`phrasings.PHRASINGS` under its name) with three functions: `make` samples an instance and
+its exact answer (`Draft`), `read` turns the fields a template matched back into what the
+text states and a plan in words, and `policy` solves it: a generator that yields each `Call`,
+is sent that call's result, and returns the final `Answer`. The helpers that several
+families use are in `common`.
 
 `FAMILIES` is the registry, filled in a fixed order by the package's `__init__`;
 `generate_problems` draws from it round-robin and `recognise` tries it in that order.
@@ -17,7 +18,7 @@ import logging
 import random
 import re
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ import sympy as sp
 
 from pipeline.latex import tex
 from pipeline.records import Problem
+from pipeline.synthetic.phrasings import PHRASINGS
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class Answer:
 
 
 Step = Call | Answer
+Policy = Generator[Call, Any, Answer]  # yields each call, is sent its result, returns the answer
 
 
 @dataclass(frozen=True)
@@ -67,8 +70,19 @@ class SolvingPlan:
         return FAMILIES[self.family].tools
 
     def next_step(self, results: Sequence[Any]) -> Step:
-        """The next call, or the answer, given the `result` values of the successful calls so far."""
-        return FAMILIES[self.family].policy(self, list(results))
+        """The next call, or the answer, given the `result` values of the successful calls so far.
+
+        The family's policy runs from the start, sent these results in turn: the call it
+        yields after the last of them, or the answer it returns, is the next step.
+        """
+        policy = FAMILIES[self.family].policy(self)
+        try:
+            step = next(policy)
+            for result in results:
+                step = policy.send(result)
+        except StopIteration as done:
+            return done.value
+        return step
 
     def pick(self, key: str, options: Sequence[str]) -> str:
         return options[zlib.crc32(f"{self.seed}:{key}".encode()) % len(options)]
@@ -127,10 +141,14 @@ class Family:
     name: str
     summary: str
     tools: tuple[str, ...]  # every tool the policy may call
-    templates: tuple[Template, ...]
     make: Callable[[random.Random, str], Draft]  # (rng, ask) -> instance
     read: Callable[[dict[str, str], str], tuple[dict[str, Any], list[str]]]  # -> (given, steps)
-    policy: Callable[[SolvingPlan, list[Any]], Step]
+    policy: Callable[[SolvingPlan], Policy]
+
+    @functools.cached_property
+    def templates(self) -> tuple[Template, ...]:
+        """Its phrasings, asks in the order written and texts in theirs: seeded sets draw by this index."""
+        return tuple(Template(text, ask) for ask, texts in PHRASINGS[self.name].items() for text in texts)
 
     def draw(self, rng: random.Random) -> tuple[str, str, dict[str, Any]]:
         index = rng.randrange(len(self.templates))
@@ -151,6 +169,8 @@ def register(*families: Family) -> None:
     for family in families:
         if family.name in FAMILIES:
             raise ValueError(f"two synthetic families are named {family.name!r}")
+        if family.name not in PHRASINGS:
+            raise ValueError(f"the synthetic family {family.name!r} has no phrasings in pipeline.synthetic.phrasings")
         FAMILIES[family.name] = family
 
 

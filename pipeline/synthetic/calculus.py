@@ -18,8 +18,17 @@ from typing import Any
 import sympy as sp
 
 from pipeline.latex import ReadError, code, from_tex, tex, value
-from pipeline.synthetic.base import Answer, Call, Draft, Family, SolvingPlan, Step, Template
-from pipeline.synthetic.common import K, X, arith
+from pipeline.synthetic.base import Answer, Call, Draft, Family, Policy, SolvingPlan
+from pipeline.synthetic.common import K, X, answer, arith
+
+
+def _function_of(variable: sp.Symbol, f: dict[str, str], expression: str, *numbers: str) -> list[sp.Expr]:
+    """The field `expression` read as a function of `variable` alone, then the numeric fields `numbers`."""
+    expr, *values = (from_tex(f[name]) for name in (expression, *numbers))
+    if not isinstance(expr, sp.Expr) or expr.free_symbols != {variable} or any(v.free_symbols for v in values):
+        raise ReadError(f"not a function of {variable} with numeric {', '.join(numbers)}")
+    return [expr, *values]
+
 
 # --------------------------------------------------------------------------- derivatives
 
@@ -63,50 +72,33 @@ def _derivative_make(rng: random.Random, ask: str) -> Draft:
 
 
 def _derivative_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
-    expr, point = from_tex(f["f"]), from_tex(f["a"])
-    if not isinstance(expr, sp.Expr) or expr.free_symbols != {X} or point.free_symbols:
-        raise ReadError("not a function of x and a point")
+    expr, point = _function_of(X, f, "f", "a")
     given = {"f": code(expr), "point": code(point), "f_tex": f["f"], "point_tex": f["a"]}
     steps = [f"Differentiate ${f['f']}$ with respect to $x$ with `differentiate`.",
              f"Substitute $x = {f['a']}$ into the derivative with `substitute_values`."]
     return given, steps
 
 
-def _derivative_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _derivative_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("differentiate", {"expression": g["f"], "variable": "x"}, say=plan.pick("d0", [
-            "First I compute the derivative.",
-            f"Let me differentiate ${g['f_tex']}$.",
-            "I find $f'(x)$ symbolically before plugging in the point.",
-        ]))
-    derivative = results[0]
+    derivative = yield Call("differentiate", {"expression": g["f"], "variable": "x"}, say=plan.pick("d0", [
+        "First I compute the derivative.",
+        f"Let me differentiate ${g['f_tex']}$.",
+        "I find $f'(x)$ symbolically before plugging in the point.",
+    ]))
     if not isinstance(derivative, str | int):
         raise ReadError(f"unexpected derivative {derivative!r}")
-    if len(results) == 1:
-        return Call("substitute_values", {"expression": str(derivative), "values": {"x": g["point"]}},
-                    say=f"The derivative is ${tex(value(derivative))}$. Now I evaluate it at $x = {g['point_tex']}$.")
-    v = value(results[1])
+    slope = yield Call("substitute_values", {"expression": str(derivative), "values": {"x": g["point"]}},
+                       say=f"The derivative is ${tex(value(derivative))}$. Now I evaluate it at $x = {g['point_tex']}$.")
+    v = value(slope)
     return Answer(tex(v), say=plan.pick("d2", [
         f"At $x = {g['point_tex']}$ the derivative equals ${tex(v)}$.",
         f"So the slope at $x = {g['point_tex']}$ is ${tex(v)}$.",
     ]))
 
 
-DERIVATIVE = Family(
-    name="derivative",
-    summary="the derivative of a polynomial / product / quotient / root function at a point",
-    tools=("differentiate", "substitute_values"),
-    templates=(
-        Template("Let $f(x) = [[f]]$. Find $f'([[a]])$.", "value"),
-        Template("Compute the derivative of $[[f]]$ with respect to $x$, evaluated at $x = [[a]]$.", "value"),
-        Template("What is the slope of the tangent line to the curve $y = [[f]]$ at $x = [[a]]$?", "value"),
-        Template("If $g(x) = [[f]]$, what is $g'([[a]])$?", "value"),
-    ),
-    make=_derivative_make,
-    read=_derivative_read,
-    policy=_derivative_policy,
-)
+DERIVATIVE = Family("derivative", "the derivative of a polynomial / product / quotient / root function at a point",
+                    tools=("differentiate", "substitute_values"), make=_derivative_make, read=_derivative_read, policy=_derivative_policy)
 
 
 # --------------------------------------------------------------------------- definite integrals
@@ -149,9 +141,7 @@ def _integral_make(rng: random.Random, ask: str) -> Draft:
 
 
 def _integral_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
-    expr, lo, hi = from_tex(f["f"]), from_tex(f["lo"]), from_tex(f["hi"])
-    if not isinstance(expr, sp.Expr) or expr.free_symbols != {X} or lo.free_symbols or hi.free_symbols:
-        raise ReadError("not an integrand in x with numeric bounds")
+    expr, lo, hi = _function_of(X, f, "f", "lo", "hi")
     given = {"f": code(expr), "lower": code(lo), "upper": code(hi), "f_tex": f["f"], "lo_tex": f["lo"], "hi_tex": f["hi"]}
     steps = [f"Integrate ${f['f']}$ from ${f['lo']}$ to ${f['hi']}$ with `definite_integral`."]
     if ask == "average":
@@ -159,40 +149,24 @@ def _integral_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[st
     return given, steps
 
 
-def _integral_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _integral_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("definite_integral", {"expression": g["f"], "variable": "x", "lower": g["lower"], "upper": g["upper"]},
-                    say=plan.pick("n0", [
-                        "I evaluate the definite integral exactly.",
-                        f"First, $\\int_{{{g['lo_tex']}}}^{{{g['hi_tex']}}} {g['f_tex']} \\, dx$.",
-                        "Let me compute the integral over the interval.",
-                    ]))
-    integral = value(results[0])
+    result = yield Call("definite_integral", {"expression": g["f"], "variable": "x", "lower": g["lower"], "upper": g["upper"]},
+                        say=plan.pick("n0", [
+                            "I evaluate the definite integral exactly.",
+                            f"First, $\\int_{{{g['lo_tex']}}}^{{{g['hi_tex']}}} {g['f_tex']} \\, dx$.",
+                            "Let me compute the integral over the interval.",
+                        ]))
     if plan.ask == "value":
-        return Answer(tex(integral), say=f"The integral equals ${tex(integral)}$.")
-    if len(results) == 1:
-        return arith(f"({code(integral)})/(({g['upper']}) - ({g['lower']}))",
-                      say=f"The integral is ${tex(integral)}$; the average value divides it by the interval's length.")
-    average = value(results[1])
-    return Answer(tex(average), say=f"The average value is ${tex(average)}$.")
+        return answer(result, "The integral equals")
+    integral = value(result)
+    average = yield arith(f"({code(integral)})/(({g['upper']}) - ({g['lower']}))",
+                          say=f"The integral is ${tex(integral)}$; the average value divides it by the interval's length.")
+    return answer(average, "The average value is")
 
 
-INTEGRAL = Family(
-    name="definite_integral",
-    summary="a definite integral of a polynomial / exponential / trigonometric function, or an average value",
-    tools=("definite_integral", "simplify_expression"),
-    templates=(
-        Template(r"Evaluate $\int_{[[lo]]}^{[[hi]]} \left([[f]]\right) dx$.", "value"),
-        Template("Compute the definite integral of $[[f]]$ from $x = [[lo]]$ to $x = [[hi]]$.", "value"),
-        Template(r"Find the exact value of $\displaystyle\int_{[[lo]]}^{[[hi]]} \left([[f]]\right) \, dx$.", "value"),
-        Template("What is the average value of $f(x) = [[f]]$ on the interval $[[lo]] \\le x \\le [[hi]]$?", "average"),
-        Template("Find the mean value of $[[f]]$ over $[[lo]] \\le x \\le [[hi]]$.", "average"),
-    ),
-    make=_integral_make,
-    read=_integral_read,
-    policy=_integral_policy,
-)
+INTEGRAL = Family("definite_integral", "a definite integral of a polynomial / exponential / trigonometric function, or an average value",
+                  tools=("definite_integral", "simplify_expression"), make=_integral_make, read=_integral_read, policy=_integral_policy)
 
 
 # --------------------------------------------------------------------------- limits
@@ -224,40 +198,23 @@ def _limit_make(rng: random.Random, ask: str) -> Draft:
 
 
 def _limit_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
-    expr, point = from_tex(f["f"]), from_tex(f["p"])
-    if not isinstance(expr, sp.Expr) or expr.free_symbols != {X} or point.free_symbols:
-        raise ReadError("not a limit in x")
+    expr, point = _function_of(X, f, "f", "p")
     given = {"f": code(expr), "point": code(point), "f_tex": f["f"], "point_tex": f["p"]}
     return given, [f"Compute the limit of ${f['f']}$ as $x \\to {f['p']}$ with `compute_limit` (direct substitution is indeterminate)."]
 
 
-def _limit_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _limit_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("compute_limit", {"expression": g["f"], "variable": "x", "point": g["point"]},
-                    say=plan.pick("l0", [
-                        "Plugging in directly gives an indeterminate form, so I compute the limit symbolically.",
-                        f"I let the tool take the limit as $x \\to {g['point_tex']}$.",
-                        "Let me evaluate the limit exactly.",
-                    ]))
-    v = value(results[0])
-    return Answer(tex(v), say=f"The limit is ${tex(v)}$.")
+    limit = yield Call("compute_limit", {"expression": g["f"], "variable": "x", "point": g["point"]}, say=plan.pick("l0", [
+        "Plugging in directly gives an indeterminate form, so I compute the limit symbolically.",
+        f"I let the tool take the limit as $x \\to {g['point_tex']}$.",
+        "Let me evaluate the limit exactly.",
+    ]))
+    return answer(limit, "The limit is")
 
 
-LIMIT = Family(
-    name="limit",
-    summary="a limit with an indeterminate form (0/0, 1^oo, oo/oo)",
-    tools=("compute_limit",),
-    templates=(
-        Template(r"Evaluate $\lim_{x \to [[p]]} [[f]]$.", "value"),
-        Template("Find the limit of $[[f]]$ as $x$ approaches $[[p]]$.", "value"),
-        Template(r"Compute $\displaystyle\lim_{x\to [[p]]} \left([[f]]\right)$.", "value"),
-        Template(r"What value does $[[f]]$ approach as $x \to [[p]]$?", "value"),
-    ),
-    make=_limit_make,
-    read=_limit_read,
-    policy=_limit_policy,
-)
+LIMIT = Family("limit", "a limit with an indeterminate form (0/0, 1^oo, oo/oo)",
+               tools=("compute_limit",), make=_limit_make, read=_limit_read, policy=_limit_policy)
 
 
 # --------------------------------------------------------------------------- closed-form sums
@@ -293,37 +250,21 @@ def _sum_make(rng: random.Random, ask: str) -> Draft:
 
 
 def _sum_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
-    term, lo, hi = from_tex(f["term"]), from_tex(f["lo"]), from_tex(f["hi"])
-    if not isinstance(term, sp.Expr) or term.free_symbols != {K} or lo.free_symbols or hi.free_symbols:
-        raise ReadError("not a sum over k")
+    term, lo, hi = _function_of(K, f, "term", "lo", "hi")
     given = {"term": code(term), "lower": code(lo), "upper": code(hi), "term_tex": f["term"], "lo_tex": f["lo"], "hi_tex": f["hi"]}
     return given, [f"Evaluate the sum of ${f['term']}$ for $k$ from ${f['lo']}$ to ${f['hi']}$ in closed form with `summation`."]
 
 
-def _sum_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _sum_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("summation", {"expression": g["term"], "variable": "k", "lower": g["lower"], "upper": g["upper"]},
-                    say=plan.pick("u0", [
-                        "I evaluate the sum symbolically rather than term by term.",
-                        "Let me get the exact value of the sum.",
-                        f"The sum runs over $k = {g['lo_tex']}, \\dots, {g['hi_tex']}$; I compute it in closed form.",
-                    ]))
-    v = value(results[0])
-    return Answer(tex(v), say=f"The sum equals ${tex(v)}$.")
+    total = yield Call("summation", {"expression": g["term"], "variable": "k", "lower": g["lower"], "upper": g["upper"]},
+                       say=plan.pick("u0", [
+                           "I evaluate the sum symbolically rather than term by term.",
+                           "Let me get the exact value of the sum.",
+                           f"The sum runs over $k = {g['lo_tex']}, \\dots, {g['hi_tex']}$; I compute it in closed form.",
+                       ]))
+    return answer(total, "The sum equals")
 
 
-SUMMATION = Family(
-    name="summation",
-    summary="power sums, arithmetic and geometric series (finite and infinite), a telescoping sum",
-    tools=("summation",),
-    templates=(
-        Template(r"Compute $\sum_{k=[[lo]]}^{[[hi]]} [[term]]$.", "value"),
-        Template(r"Find the value of the sum $\displaystyle\sum_{k=[[lo]]}^{[[hi]]} \left([[term]]\right)$.", "value"),
-        Template(r"Evaluate $\sum_{k=[[lo]]}^{[[hi]]} [[term]]$ exactly.", "value"),
-        Template(r"What is $\sum\limits_{k=[[lo]]}^{[[hi]]} [[term]]$ equal to?", "value"),
-    ),
-    make=_sum_make,
-    read=_sum_read,
-    policy=_sum_policy,
-)
+SUMMATION = Family("summation", "power sums, arithmetic and geometric series (finite and infinite), a telescoping sum",
+                   tools=("summation",), make=_sum_make, read=_sum_read, policy=_sum_policy)

@@ -14,8 +14,8 @@ from typing import Any
 import sympy as sp
 
 from pipeline.latex import tex, value
-from pipeline.synthetic.base import Answer, Call, Draft, Family, SolvingPlan, Step, Template
-from pipeline.synthetic.common import arith, int_field
+from pipeline.synthetic.base import Answer, Call, Draft, Family, Policy, SolvingPlan
+from pipeline.synthetic.common import answer, arith, int_fields
 
 # --------------------------------------------------------------------------- counting
 
@@ -48,7 +48,7 @@ def _counting_make(rng: random.Random, ask: str) -> Draft:
 
 
 def _counting_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
-    given = {k: int_field(v) for k, v in f.items()}
+    given = int_fields(f)
     if ask == "podium":
         given["k"] = 3
     steps = {
@@ -63,64 +63,35 @@ def _counting_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[st
     return given, steps
 
 
-def _counting_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _counting_policy(plan: SolvingPlan) -> Policy:
     g, ask = plan.given, plan.ask
     if ask == "choose":
-        if not results:
-            return Call("binomial_coefficient", {"n": g["n"], "k": g["k"]}, say=plan.pick("k0", [
-                "The order of selection does not matter, so this is a binomial coefficient.",
-                f"I compute $\\binom{{{g['n']}}}{{{g['k']}}}$.",
-            ]))
-        return Answer(tex(value(results[0])), say=f"$\\binom{{{g['n']}}}{{{g['k']}}} = {results[0]}$.")
+        count = yield Call("binomial_coefficient", {"n": g["n"], "k": g["k"]}, say=plan.pick("k0", [
+            "The order of selection does not matter, so this is a binomial coefficient.",
+            f"I compute $\\binom{{{g['n']}}}{{{g['k']}}}$.",
+        ]))
+        return Answer(tex(value(count)), say=f"$\\binom{{{g['n']}}}{{{g['k']}}} = {count}$.")
     if ask == "derangement":
-        if not results:
-            return Call("derangements_count", {"n": g["n"]}, say=plan.pick("k0", [
-                "Nobody may get their own item back: these are derangements.",
-                f"I count the derangements of ${g['n']}$ objects.",
-            ]))
-        return Answer(tex(value(results[0])), say=f"There are ${results[0]}$ derangements of ${g['n']}$ objects.")
+        count = yield Call("derangements_count", {"n": g["n"]}, say=plan.pick("k0", [
+            "Nobody may get their own item back: these are derangements.",
+            f"I count the derangements of ${g['n']}$ objects.",
+        ]))
+        return Answer(tex(value(count)), say=f"There are ${count}$ derangements of ${g['n']}$ objects.")
     if ask in ("podium", "arrange"):
-        if not results:
-            return Call("permutations_count", {"n": g["n"], "k": g["k"]}, say=plan.pick("k0", [
-                "Order matters here, so I count ordered selections.",
-                f"I count the ways to pick ${g['k']}$ of ${g['n']}$ in order.",
-            ]))
-        return Answer(tex(value(results[0])), say=f"There are ${results[0]}$ ordered selections.")
+        count = yield Call("permutations_count", {"n": g["n"], "k": g["k"]}, say=plan.pick("k0", [
+            "Order matters here, so I count ordered selections.",
+            f"I count the ways to pick ${g['k']}$ of ${g['n']}$ in order.",
+        ]))
+        return Answer(tex(value(count)), say=f"There are ${count}$ ordered selections.")
     total_people = g["w"] + g["m"]
-    if not results:
-        return Call("binomial_coefficient", {"n": total_people, "k": g["k"]},
-                    say=f"I count the complement: first all committees of ${g['k']}$ from ${total_people}$ people.")
-    if len(results) == 1:
-        return Call("binomial_coefficient", {"n": g["m"], "k": g["k"]},
-                    say=f"There are ${results[0]}$ committees in all. Next, those with men only.")
-    if len(results) == 2:
-        return arith(f"{value(results[0])} - {value(results[1])}",
-                      say=f"Committees with men only: ${results[1]}$. I subtract them from the total.")
-    v = value(results[2])
-    return Answer(tex(v), say=f"So ${tex(v)}$ committees include at least one woman.")
+    everyone = yield Call("binomial_coefficient", {"n": total_people, "k": g["k"]},
+                          say=f"I count the complement: first all committees of ${g['k']}$ from ${total_people}$ people.")
+    men_only = yield Call("binomial_coefficient", {"n": g["m"], "k": g["k"]},
+                          say=f"There are ${everyone}$ committees in all. Next, those with men only.")
+    rest = yield arith(f"{value(everyone)} - {value(men_only)}",
+                       say=f"Committees with men only: ${men_only}$. I subtract them from the total.")
+    return answer(rest, "So", " committees include at least one woman.")
 
 
-COUNTING = Family(
-    name="counting",
-    summary="binomial coefficients, derangements, ordered selections, complementary counting",
-    tools=("binomial_coefficient", "derangements_count", "permutations_count", "simplify_expression"),
-    templates=(
-        Template("In how many ways can a committee of $[[k]]$ people be chosen from a group of $[[n]]$?", "choose"),
-        Template("How many $[[k]]$-element subsets does a set with $[[n]]$ elements have?", "choose"),
-        Template(r"Compute $\binom{[[n]]}{[[k]]}$.", "choose"),
-        Template("How many permutations of $[[n]]$ objects leave no object in its original position?", "derangement"),
-        Template("$[[n]]$ people leave their hats at a party and get them back in a random order. "
-                 "In how many ways can this happen so that nobody gets their own hat?", "derangement"),
-        Template("A club has $[[w]]$ women and $[[m]]$ men. How many committees of $[[k]]$ members contain at least one woman?",
-                 "at_least_one"),
-        Template("From $[[w]]$ women and $[[m]]$ men a team of $[[k]]$ is picked. "
-                 "In how many ways can it be picked if it must include at least one woman?", "at_least_one"),
-        Template("In how many ways can first, second and third prizes be awarded to $[[n]]$ contestants "
-                 "if nobody wins more than one prize?", "podium"),
-        Template("How many ordered arrangements of $[[k]]$ books can be made from a collection of $[[n]]$ different books?",
-                 "arrange"),
-    ),
-    make=_counting_make,
-    read=_counting_read,
-    policy=_counting_policy,
-)
+COUNTING = Family("counting", "binomial coefficients, derangements, ordered selections, complementary counting",
+                  tools=("binomial_coefficient", "derangements_count", "permutations_count", "simplify_expression"), make=_counting_make, read=_counting_read, policy=_counting_policy)

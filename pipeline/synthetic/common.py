@@ -1,4 +1,4 @@
-"""What families in several domains share: the unknowns, reading solutions and integers, a last step.
+"""What families in several domains share: the unknowns, reading solutions and integers, the last steps.
 
 A helper that only one domain's families use stays in that domain's module.
 """
@@ -11,8 +11,8 @@ from typing import Any
 
 import sympy as sp
 
-from pipeline.latex import ReadError, value
-from pipeline.synthetic.base import Call
+from pipeline.latex import ReadError, tex, value
+from pipeline.synthetic.base import Answer, Call
 
 X, Y, Z, K = sp.symbols("x y z k")
 
@@ -24,9 +24,7 @@ def real_key(v: sp.Expr) -> float:
 
 def sorted_roots(result: Any) -> list[sp.Expr]:
     """Solutions from solve_equation (a list) or polynomial_roots (a {root: multiplicity} dict)."""
-    if isinstance(result, dict):
-        return sorted((value(r) for r in result), key=real_key)
-    if isinstance(result, list):
+    if isinstance(result, dict | list):  # a dict iterates over its roots
         return sorted((value(r) for r in result), key=real_key)
     raise ReadError(f"expected a list of solutions, got {result!r}")
 
@@ -42,10 +40,21 @@ def arith(expression: str, say: str) -> Call:
     return Call("simplify_expression", {"expression": expression}, say=say, by_hand=expression)
 
 
+def answer(result: Any, lead: str, end: str = ".") -> Answer:
+    """The final answer: a tool's result read as a value, said as `{lead} $value${end}`."""
+    v = value(result)
+    return Answer(tex(v), say=f"{lead} ${tex(v)}${end}")
+
+
 def int_field(text: str) -> int:
     if not re.fullmatch(r"-?\d+", text.strip()):
         raise ReadError(f"not an integer: {text!r}")
     return int(text)
+
+
+def int_fields(f: dict[str, str], *other: str) -> dict[str, int]:
+    """The integers a template's fields state, by field name (all fields but `other`)."""
+    return {k: int_field(v) for k, v in f.items() if k not in other}
 
 
 def integer_det(m: list[list[int]]) -> int:

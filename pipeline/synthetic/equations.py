@@ -20,8 +20,8 @@ from typing import Any
 import sympy as sp
 
 from pipeline.latex import ReadError, code, equation_code, from_tex, tex, value
-from pipeline.synthetic.base import Answer, Call, Draft, Family, SolvingPlan, Step, Template
-from pipeline.synthetic.common import X, Y, Z, and_list, arith, integer_det, sorted_roots
+from pipeline.synthetic.base import Answer, Call, Draft, Family, Policy, SolvingPlan
+from pipeline.synthetic.common import X, Y, Z, and_list, answer, arith, integer_det, sorted_roots
 from toolkit.parse import parse as parse_math
 
 # --------------------------------------------------------------------------- quadratic equations
@@ -62,41 +62,36 @@ def _quadratic_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[s
         raise ReadError("not a quadratic in x")
     given = {"equation": equation_code(eq), "poly": code(poly), "eq_tex": f["eq"]}
     if ask == "product":
-        steps = [f"Get the symmetric functions of the roots of ${f['eq']}$ from its coefficients with `vieta_sums`.",
-                 "Read off the product of the roots and report it."]
-    else:
-        steps = [f"Solve ${f['eq']}$ for $x$ with `solve_equation` (or `polynomial_roots` if that fails)."]
-        steps.append({
-            "sum": "Add the two solutions.",
-            "larger": "Compare the two solutions and keep the larger one.",
-            "difference": "Subtract the smaller solution from the larger one.",
-            "sum_squares": "Square both solutions and add the squares with `simplify_expression`.",
-        }[ask])
-    return given, steps
+        return given, [f"Get the symmetric functions of the roots of ${f['eq']}$ from its coefficients with `vieta_sums`.",
+                       "Read off the product of the roots and report it."]
+    last = {
+        "sum": "Add the two solutions.",
+        "larger": "Compare the two solutions and keep the larger one.",
+        "difference": "Subtract the smaller solution from the larger one.",
+        "sum_squares": "Square both solutions and add the squares with `simplify_expression`.",
+    }[ask]
+    return given, [f"Solve ${f['eq']}$ for $x$ with `solve_equation` (or `polynomial_roots` if that fails).", last]
 
 
-def _quadratic_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _quadratic_policy(plan: SolvingPlan) -> Policy:
     g, ask = plan.given, plan.ask
     if ask == "product":
-        if not results:
-            return Call("vieta_sums", {"expression": g["poly"], "variable": "x"}, say=plan.pick("q0", [
-                "By Vieta's formulas the product of the roots comes from the coefficients, so I ask for the symmetric sums.",
-                "I do not need the roots themselves: Vieta's formulas give their product directly.",
-            ]))
-        product = value(results[0]["product_of_roots"])
-        return Answer(tex(product), say=f"Vieta gives the product of the roots as ${tex(product)}$.")
-    if not results:
-        return Call(
-            "solve_equation", {"equation": g["equation"], "variable": "x"},
-            say=plan.pick("q0", [
-                f"First I solve ${g['eq_tex']}$ for $x$.",
-                "I start by finding both solutions of the quadratic.",
-                "Let me solve the equation exactly.",
-            ]),
-            fallback=Call("polynomial_roots", {"expression": g["poly"], "variable": "x"},
-                          say="I will get the roots of the polynomial with `polynomial_roots` instead."),
-        )
-    roots = sorted_roots(results[0])
+        symmetric = yield Call("vieta_sums", {"expression": g["poly"], "variable": "x"}, say=plan.pick("q0", [
+            "By Vieta's formulas the product of the roots comes from the coefficients, so I ask for the symmetric sums.",
+            "I do not need the roots themselves: Vieta's formulas give their product directly.",
+        ]))
+        return answer(symmetric["product_of_roots"], "Vieta gives the product of the roots as")
+    solutions = yield Call(
+        "solve_equation", {"equation": g["equation"], "variable": "x"},
+        say=plan.pick("q0", [
+            f"First I solve ${g['eq_tex']}$ for $x$.",
+            "I start by finding both solutions of the quadratic.",
+            "Let me solve the equation exactly.",
+        ]),
+        fallback=Call("polynomial_roots", {"expression": g["poly"], "variable": "x"},
+                      say="I will get the roots of the polynomial with `polynomial_roots` instead."),
+    )
+    roots = sorted_roots(solutions)
     if len(roots) != 2:
         raise ReadError(f"expected two solutions, got {len(roots)}")
     r1, r2 = roots
@@ -107,29 +102,12 @@ def _quadratic_policy(plan: SolvingPlan, results: list[Any]) -> Step:
         return Answer(tex(r2), say=f"{found}; the larger one is ${tex(r2)}$.")
     if ask == "difference":
         return Answer(tex(r2 - r1), say=f"{found}; their positive difference is ${tex(r2 - r1)}$.")
-    if len(results) == 1:
-        return arith(f"({code(r1)})**2 + ({code(r2)})**2", say=f"{found}. Now I add their squares.")
-    total = value(results[1])
-    return Answer(tex(total), say=f"The sum of the squares of the roots is ${tex(total)}$.")
+    total = yield arith(f"({code(r1)})**2 + ({code(r2)})**2", say=f"{found}. Now I add their squares.")
+    return answer(total, "The sum of the squares of the roots is")
 
 
-QUADRATIC = Family(
-    name="quadratic",
-    summary="a quadratic equation with two real roots: their sum, product, larger root, ...",
-    tools=("solve_equation", "polynomial_roots", "vieta_sums", "simplify_expression"),
-    templates=(
-        Template("Find the sum of all solutions of the equation $[[eq]]$.", "sum"),
-        Template("What is the sum of the roots of $[[eq]]$?", "sum"),
-        Template("Solve $[[eq]]$. What is the larger of its two solutions?", "larger"),
-        Template("The equation $[[eq]]$ has two real roots. Find the greater one.", "larger"),
-        Template("Let $r$ and $s$ be the solutions of $[[eq]]$. Compute $r^2 + s^2$.", "sum_squares"),
-        Template("If $p$ and $q$ are the roots of $[[eq]]$, what is $pq$?", "product"),
-        Template("Find the positive difference between the two solutions of $[[eq]]$.", "difference"),
-    ),
-    make=_quadratic_make,
-    read=_quadratic_read,
-    policy=_quadratic_policy,
-)
+QUADRATIC = Family("quadratic", "a quadratic equation with two real roots: their sum, product, larger root, ...",
+                   tools=("solve_equation", "polynomial_roots", "vieta_sums", "simplify_expression"), make=_quadratic_make, read=_quadratic_read, policy=_quadratic_policy)
 
 
 # --------------------------------------------------------------------------- rational equations
@@ -181,26 +159,24 @@ def _rational_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[st
     return given, steps
 
 
-def _rational_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _rational_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("solve_equation", {"equation": g["equation"], "variable": "x", "domain": "real"},
-                    say=plan.pick("r0", [
-                        "I solve the equation over the reals; values that zero a denominator are not solutions.",
-                        f"First, solve ${g['eq_tex']}$ for real $x$.",
-                        "Clearing denominators by hand risks extraneous roots, so I let the solver handle the domain.",
-                    ]))
-    roots = sorted_roots(results[0])
+    solutions = yield Call("solve_equation", {"equation": g["equation"], "variable": "x", "domain": "real"},
+                           say=plan.pick("r0", [
+                               "I solve the equation over the reals; values that zero a denominator are not solutions.",
+                               f"First, solve ${g['eq_tex']}$ for real $x$.",
+                               "Clearing denominators by hand risks extraneous roots, so I let the solver handle the domain.",
+                           ]))
+    roots = sorted_roots(solutions)
     if not roots:
         raise ReadError("no real solutions")
     if plan.ask == "solve":
         if len(roots) != 1:
             raise ReadError(f"expected one solution, got {len(roots)}")
         (root,) = roots
-        if len(results) == 1:
-            return Call("substitute_values", {"expression": g["difference"], "values": {"x": code(root)}},
-                        say=f"The only solution is $x = {tex(root)}$. Let me substitute it back to check.")
-        check = value(results[1])
+        difference = yield Call("substitute_values", {"expression": g["difference"], "values": {"x": code(root)}},
+                                say=f"The only solution is $x = {tex(root)}$. Let me substitute it back to check.")
+        check = value(difference)
         verdict = "so it checks out" if check == 0 else f"which is ${tex(check)}$ rather than $0$, but it is the solver's only root"
         return Answer(tex(root), say=f"Substituting $x = {tex(root)}$ makes the two sides differ by ${tex(check)}$, {verdict}.")
     listing = and_list([f"${tex(r)}$" for r in roots])
@@ -210,22 +186,8 @@ def _rational_policy(plan: SolvingPlan, results: list[Any]) -> Step:
     return Answer(tex(roots[-1]), say=f"The real solutions are {listing}; the largest is ${tex(roots[-1])}$.")
 
 
-RATIONAL = Family(
-    name="rational_equation",
-    summary="an equation with x in denominators: its solution, or the sum / largest of its solutions",
-    tools=("solve_equation", "substitute_values"),
-    templates=(
-        Template("Solve for $x$: $[[eq]]$.", "solve"),
-        Template("Find the real number $x$ that satisfies $[[eq]]$.", "solve"),
-        Template("What value of $x$ satisfies the equation $[[eq]]$?", "solve"),
-        Template("Find the sum of all real solutions of $[[eq]]$.", "sum"),
-        Template("What is the sum of the real numbers $x$ for which $[[eq]]$?", "sum"),
-        Template("Find the largest real solution of $[[eq]]$.", "larger"),
-    ),
-    make=_rational_make,
-    read=_rational_read,
-    policy=_rational_policy,
-)
+RATIONAL = Family("rational_equation", "an equation with x in denominators: its solution, or the sum / largest of its solutions",
+                  tools=("solve_equation", "substitute_values"), make=_rational_make, read=_rational_read, policy=_rational_policy)
 
 
 # --------------------------------------------------------------------------- linear systems
@@ -288,16 +250,14 @@ def _system_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]
     return given, steps
 
 
-def _system_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _system_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("solve_linear_system", {"equations": g["equations"], "variables": g["variables"]},
-                    say=plan.pick("s0", [
-                        "I solve the linear system exactly.",
-                        "First, the system itself: I solve it for all the unknowns.",
-                        "Let me solve the system with the linear-system tool.",
-                    ]))
-    solution = results[0]
+    solution = yield Call("solve_linear_system", {"equations": g["equations"], "variables": g["variables"]},
+                          say=plan.pick("s0", [
+                              "I solve the linear system exactly.",
+                              "First, the system itself: I solve it for all the unknowns.",
+                              "Let me solve the system with the linear-system tool.",
+                          ]))
     if not isinstance(solution, dict) or set(solution) != set(g["variables"]):
         raise ReadError(f"unexpected solution {solution!r}")
     values = {k: value(v) for k, v in solution.items()}
@@ -306,24 +266,11 @@ def _system_policy(plan: SolvingPlan, results: list[Any]) -> Step:
     if isinstance(target, sp.Symbol):
         v = values[target.name]
         return Answer(tex(v), say=f"The solution is {listing}, so ${g['target_tex']} = {tex(v)}$.")
-    if len(results) == 1:
-        return Call("substitute_values", {"expression": g["target"], "values": {k: code(v) for k, v in values.items()}},
-                    say=f"The solution is {listing}. Now I evaluate ${g['target_tex']}$ at these values.")
-    v = value(results[1])
+    substituted = yield Call("substitute_values", {"expression": g["target"], "values": {k: code(v) for k, v in values.items()}},
+                             say=f"The solution is {listing}. Now I evaluate ${g['target_tex']}$ at these values.")
+    v = value(substituted)
     return Answer(tex(v), say=f"Substituting gives ${g['target_tex']} = {tex(v)}$.")
 
 
-LINEAR_SYSTEM = Family(
-    name="linear_system",
-    summary="a 2x2 or 3x3 linear system: one unknown, a combination, or a product of the unknowns",
-    tools=("solve_linear_system", "substitute_values"),
-    templates=(
-        Template("Solve the system $[[system]]$ and find $[[target]]$.", "target"),
-        Template("If $[[system]]$, what is the value of $[[target]]$?", "target"),
-        Template("The numbers $[[unknowns]]$ satisfy $[[system]]$. Compute $[[target]]$.", "target"),
-        Template("Given the linear system $[[system]]$, determine $[[target]]$.", "target"),
-    ),
-    make=_system_make,
-    read=_system_read,
-    policy=_system_policy,
-)
+LINEAR_SYSTEM = Family("linear_system", "a 2x2 or 3x3 linear system: one unknown, a combination, or a product of the unknowns",
+                       tools=("solve_linear_system", "substitute_values"), make=_system_make, read=_system_read, policy=_system_policy)

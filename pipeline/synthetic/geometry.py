@@ -17,8 +17,8 @@ from typing import Any
 import sympy as sp
 
 from pipeline.latex import ReadError, code, equation_code, from_tex, tex, value
-from pipeline.synthetic.base import Answer, Call, Draft, Family, SolvingPlan, Step, Template
-from pipeline.synthetic.common import X, Y, arith, int_field
+from pipeline.synthetic.base import Call, Draft, Family, Policy, SolvingPlan
+from pipeline.synthetic.common import X, Y, answer, arith, int_fields
 
 # --------------------------------------------------------------------------- triangle geometry
 
@@ -50,7 +50,7 @@ def _triangle_make(rng: random.Random, ask: str) -> Draft:
 
 
 def _triangle_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
-    given = {k: int_field(v) for k, v in f.items()}
+    given = int_fields(f)
     steps = {
         "area": ["Compute the area from the three sides (Heron's formula) with `triangle_area_from_sides`."],
         "circumradius": ["Compute the circumradius $R = abc/(4K)$ from the sides with `circumradius`."],
@@ -61,52 +61,29 @@ def _triangle_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[st
     return given, steps
 
 
-def _triangle_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _triangle_policy(plan: SolvingPlan) -> Policy:
     g, ask = plan.given, plan.ask
     sides = {"a": str(g["a"]), "b": str(g["b"]), "c": str(g["c"])}
-    if not results:
-        tool = {"area": "triangle_area_from_sides", "altitude": "triangle_area_from_sides",
-                "circumradius": "circumradius", "inradius": "inradius"}[ask]
-        say = {
-            "area": plan.pick("g0", ["I use Heron's formula on the three sides.", "Let me compute the area from the side lengths."]),
-            "altitude": "The altitude follows from the area, so I compute the area first (Heron's formula).",
-            "circumradius": plan.pick("g0", ["I compute the circumradius from the three sides.",
-                                             "The circumscribed circle's radius is $abc/(4K)$; the tool computes it from the sides."]),
-            "inradius": plan.pick("g0", ["I compute the inradius from the three sides.",
-                                         "The inscribed circle's radius is the area over the semiperimeter; I let the tool compute it."]),
-        }[ask]
-        return Call(tool, sides, say=say)
-    v = value(results[0])
-    if ask == "area":
-        return Answer(tex(v), say=f"The area is ${tex(v)}$.")
-    if ask == "circumradius":
-        return Answer(tex(v), say=f"The circumradius is ${tex(v)}$.")
-    if ask == "inradius":
-        return Answer(tex(v), say=f"The inradius is ${tex(v)}$.")
-    if len(results) == 1:
-        return arith(f"2*({code(v)})/{g['a']}", say=f"The area is $K = {tex(v)}$, so the altitude is $2K/{g['a']}$.")
-    h = value(results[1])
-    return Answer(tex(h), say=f"The altitude to the side of length ${g['a']}$ is ${tex(h)}$.")
+    tool = {"area": "triangle_area_from_sides", "altitude": "triangle_area_from_sides",
+            "circumradius": "circumradius", "inradius": "inradius"}[ask]
+    say = {
+        "area": plan.pick("g0", ["I use Heron's formula on the three sides.", "Let me compute the area from the side lengths."]),
+        "altitude": "The altitude follows from the area, so I compute the area first (Heron's formula).",
+        "circumradius": plan.pick("g0", ["I compute the circumradius from the three sides.",
+                                         "The circumscribed circle's radius is $abc/(4K)$; the tool computes it from the sides."]),
+        "inradius": plan.pick("g0", ["I compute the inradius from the three sides.",
+                                     "The inscribed circle's radius is the area over the semiperimeter; I let the tool compute it."]),
+    }[ask]
+    result = yield Call(tool, sides, say=say)
+    if ask != "altitude":
+        return answer(result, f"The {ask} is")
+    area = value(result)
+    altitude = yield arith(f"2*({code(area)})/{g['a']}", say=f"The area is $K = {tex(area)}$, so the altitude is $2K/{g['a']}$.")
+    return answer(altitude, f"The altitude to the side of length ${g['a']}$ is")
 
 
-TRIANGLE = Family(
-    name="triangle",
-    summary="a triangle given by its sides: area, circumradius, inradius, an altitude",
-    tools=("triangle_area_from_sides", "circumradius", "inradius", "simplify_expression"),
-    templates=(
-        Template("A triangle has side lengths $[[a]]$, $[[b]]$ and $[[c]]$. Find its area.", "area"),
-        Template("What is the area of the triangle with sides $a = [[a]]$, $b = [[b]]$, $c = [[c]]$?", "area"),
-        Template("Find the circumradius of a triangle whose sides measure $[[a]]$, $[[b]]$ and $[[c]]$.", "circumradius"),
-        Template("A triangle with side lengths $[[a]]$, $[[b]]$, $[[c]]$ is inscribed in a circle. What is the radius of the circle?",
-                 "circumradius"),
-        Template("Find the radius of the circle inscribed in a triangle with sides $[[a]]$, $[[b]]$ and $[[c]]$.", "inradius"),
-        Template("A triangle has sides of length $[[a]]$, $[[b]]$ and $[[c]]$. How long is the altitude to the side of length $[[a]]$?",
-                 "altitude"),
-    ),
-    make=_triangle_make,
-    read=_triangle_read,
-    policy=_triangle_policy,
-)
+TRIANGLE = Family("triangle", "a triangle given by its sides: area, circumradius, inradius, an altitude",
+                  tools=("triangle_area_from_sides", "circumradius", "inradius", "simplify_expression"), make=_triangle_make, read=_triangle_read, policy=_triangle_policy)
 
 
 # --------------------------------------------------------------------------- coordinate geometry
@@ -168,52 +145,30 @@ def _coordinate_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[
     return given, ["Compute the triangle's area from its vertices (shoelace formula) with `triangle_area_from_vertices`."]
 
 
-def _coordinate_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _coordinate_policy(plan: SolvingPlan) -> Policy:
     g, ask = plan.given, plan.ask
     if ask == "distance":
-        if not results:
-            return Call("distance", {"point1": g["P"], "point2": g["Q"]}, say=plan.pick("p0", [
-                "I compute the Euclidean distance between the points.",
-                "The distance formula gives the answer; let me compute it exactly.",
-            ]))
-        v = value(results[0])
-        return Answer(tex(v), say=f"The distance is ${tex(v)}$.")
-    if ask == "triangle_area":
-        if not results:
-            return Call("triangle_area_from_vertices", {"vertex1": g["P"], "vertex2": g["Q"], "vertex3": g["R"]},
-                        say=plan.pick("p0", ["I apply the shoelace formula to the three vertices.",
-                                             "Let me compute the area from the coordinates."]))
-        v = value(results[0])
-        return Answer(tex(v), say=f"The triangle's area is ${tex(v)}$.")
-    if not results:
-        return Call("line_intersection", {"line1": g["line1"], "line2": g["line2"]}, say=plan.pick("p0", [
-            "First I find where the two lines meet.",
-            "Let me intersect the lines.",
+        distance = yield Call("distance", {"point1": g["P"], "point2": g["Q"]}, say=plan.pick("p0", [
+            "I compute the Euclidean distance between the points.",
+            "The distance formula gives the answer; let me compute it exactly.",
         ]))
-    point = results[0]
+        return answer(distance, "The distance is")
+    if ask == "triangle_area":
+        area = yield Call("triangle_area_from_vertices", {"vertex1": g["P"], "vertex2": g["Q"], "vertex3": g["R"]},
+                          say=plan.pick("p0", ["I apply the shoelace formula to the three vertices.",
+                                               "Let me compute the area from the coordinates."]))
+        return answer(area, "The triangle's area is")
+    point = yield Call("line_intersection", {"line1": g["line1"], "line2": g["line2"]}, say=plan.pick("p0", [
+        "First I find where the two lines meet.",
+        "Let me intersect the lines.",
+    ]))
     if not isinstance(point, list) or len(point) != 2:
         raise ReadError(f"unexpected intersection {point!r}")
     px, py = value(point[0]), value(point[1])
-    if len(results) == 1:
-        return arith(f"({code(px)}) + ({code(py)})",
-                      say=f"The lines meet at $\\left({tex(px)}, {tex(py)}\\right)$. Now I add the coordinates.")
-    v = value(results[1])
-    return Answer(tex(v), say=f"The coordinates add up to ${tex(v)}$.")
+    total = yield arith(f"({code(px)}) + ({code(py)})",
+                        say=f"The lines meet at $\\left({tex(px)}, {tex(py)}\\right)$. Now I add the coordinates.")
+    return answer(total, "The coordinates add up to")
 
 
-COORDINATE = Family(
-    name="coordinate_geometry",
-    summary="distance between points, intersection of two lines, area of a triangle from its vertices",
-    tools=("distance", "line_intersection", "triangle_area_from_vertices", "simplify_expression"),
-    templates=(
-        Template("Find the distance between the points $[[P]]$ and $[[Q]]$.", "distance"),
-        Template("How far apart are the points $A = [[P]]$ and $B = [[Q]]$?", "distance"),
-        Template("The lines $[[l1]]$ and $[[l2]]$ intersect at the point $(a, b)$. Find $a + b$.", "intersection_sum"),
-        Template("Find the sum of the coordinates of the intersection point of the lines $[[l1]]$ and $[[l2]]$.", "intersection_sum"),
-        Template("Find the area of the triangle with vertices $[[P]]$, $[[Q]]$ and $[[R]]$.", "triangle_area"),
-        Template("What is the area of triangle $ABC$ with $A = [[P]]$, $B = [[Q]]$, $C = [[R]]$?", "triangle_area"),
-    ),
-    make=_coordinate_make,
-    read=_coordinate_read,
-    policy=_coordinate_policy,
-)
+COORDINATE = Family("coordinate_geometry", "distance between points, intersection of two lines, area of a triangle from its vertices",
+                    tools=("distance", "line_intersection", "triangle_area_from_vertices", "simplify_expression"), make=_coordinate_make, read=_coordinate_read, policy=_coordinate_policy)

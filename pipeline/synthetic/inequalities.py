@@ -16,8 +16,8 @@ from typing import Any
 import sympy as sp
 
 from pipeline.latex import ReadError, code, from_tex, tex, value
-from pipeline.synthetic.base import Answer, Call, Draft, Family, SolvingPlan, Step, Template
-from pipeline.synthetic.common import X
+from pipeline.synthetic.base import Answer, Call, Draft, Family, Policy, SolvingPlan
+from pipeline.synthetic.common import X, answer
 
 # --------------------------------------------------------------------------- inequalities
 
@@ -87,16 +87,15 @@ def _interval(result: Any) -> tuple[sp.Expr, sp.Expr, bool, bool]:
     return value(m.group(2)), value(m.group(3)), kind in ("open", "Lopen"), kind in ("open", "Ropen")
 
 
-def _inequality_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _inequality_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("solve_univariate_inequality", {"inequality": g["inequality"], "variable": "x"},
-                    say=plan.pick("i0", [
-                        f"I solve ${g['ineq_tex']}$ over the reals first.",
-                        "First I find the set of real $x$ satisfying the inequality.",
-                        "Let me get the solution set as an interval.",
-                    ]))
-    lo, hi, left_open, right_open = _interval(results[0])
+    interval = yield Call("solve_univariate_inequality", {"inequality": g["inequality"], "variable": "x"},
+                          say=plan.pick("i0", [
+                              f"I solve ${g['ineq_tex']}$ over the reals first.",
+                              "First I find the set of real $x$ satisfying the inequality.",
+                              "Let me get the solution set as an interval.",
+                          ]))
+    lo, hi, left_open, right_open = _interval(interval)
     shown = ("(" if left_open else "[") + f"{tex(lo)}, {tex(hi)}" + (")" if right_open else "]")
     if plan.ask == "length":
         return Answer(tex(hi - lo), say=f"The solution set is ${shown}$, of length ${tex(hi)} - ({tex(lo)}) = {tex(hi - lo)}$.")
@@ -107,26 +106,10 @@ def _inequality_policy(plan: SolvingPlan, results: list[Any]) -> Step:
     found = f"The solution set is ${shown}$, so the integer solutions run from ${first}$ to ${last}$"
     if plan.ask == "count":
         return Answer(tex(last - first + 1), say=f"{found}: that is ${last} - ({first}) + 1 = {last - first + 1}$ integers.")
-    if len(results) == 1:
-        return Call("summation", {"expression": "k", "variable": "k", "lower": code(first), "upper": code(last)},
-                    say=f"{found}. I add them up.")
-    total = value(results[1])
-    return Answer(tex(total), say=f"The integers from ${first}$ to ${last}$ add up to ${tex(total)}$.")
+    total = yield Call("summation", {"expression": "k", "variable": "k", "lower": code(first), "upper": code(last)},
+                       say=f"{found}. I add them up.")
+    return answer(total, f"The integers from ${first}$ to ${last}$ add up to")
 
 
-INEQUALITY = Family(
-    name="inequality",
-    summary="a quadratic or absolute-value inequality: number or sum of integer solutions, interval length",
-    tools=("solve_univariate_inequality", "summation"),
-    templates=(
-        Template("How many integers $x$ satisfy $[[ineq]]$?", "count"),
-        Template("Find the number of integer solutions of the inequality $[[ineq]]$.", "count"),
-        Template("What is the sum of all integers $x$ such that $[[ineq]]$?", "sum_int"),
-        Template("Compute the sum of the integer solutions of $[[ineq]]$.", "sum_int"),
-        Template("The solution set of $[[ineq]]$ is an interval. What is its length?", "length"),
-        Template("Solve $[[ineq]]$ and give the length of the solution interval.", "length"),
-    ),
-    make=_inequality_make,
-    read=_inequality_read,
-    policy=_inequality_policy,
-)
+INEQUALITY = Family("inequality", "a quadratic or absolute-value inequality: number or sum of integer solutions, interval length",
+                    tools=("solve_univariate_inequality", "summation"), make=_inequality_make, read=_inequality_read, policy=_inequality_policy)

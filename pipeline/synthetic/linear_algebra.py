@@ -18,8 +18,8 @@ from typing import Any
 import sympy as sp
 
 from pipeline.latex import ReadError, code, from_tex, tex, value
-from pipeline.synthetic.base import Answer, Call, Draft, Family, SolvingPlan, Step, Template
-from pipeline.synthetic.common import and_list, arith, integer_det, real_key, sorted_roots
+from pipeline.synthetic.base import Answer, Call, Draft, Family, Policy, SolvingPlan
+from pipeline.synthetic.common import and_list, answer, arith, integer_det, real_key, sorted_roots
 from toolkit.parse import parse as parse_math
 
 
@@ -76,42 +76,26 @@ def _determinant_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list
     return given, steps
 
 
-def _determinant_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _determinant_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("compute_determinant", {"matrix": g["matrix"]}, say=plan.pick("m0", [
-            "I compute the determinant first.",
-            "Let me expand the determinant.",
-            f"First, $\\det {g['M_tex']}$.",
-        ]))
-    det = value(results[0])
+    result = yield Call("compute_determinant", {"matrix": g["matrix"]}, say=plan.pick("m0", [
+        "I compute the determinant first.",
+        "Let me expand the determinant.",
+        f"First, $\\det {g['M_tex']}$.",
+    ]))
     if plan.ask == "value":
-        return Answer(tex(det), say=f"The determinant is ${tex(det)}$.")
-    if len(results) == 1:
-        return Call("solve_equation", {"equation": f"{code(det)} = 0", "variable": "t"},
-                    say=f"The determinant is ${tex(det)}$; it vanishes exactly when the matrix is singular, so I solve ${tex(det)} = 0$.")
-    roots = sorted_roots(results[1])
+        return answer(result, "The determinant is")
+    det = value(result)
+    solutions = yield Call("solve_equation", {"equation": f"{code(det)} = 0", "variable": "t"},
+                           say=f"The determinant is ${tex(det)}$; it vanishes exactly when the matrix is singular, so I solve ${tex(det)} = 0$.")
+    roots = sorted_roots(solutions)
     if len(roots) != 1:
         raise ReadError(f"expected one value of t, got {len(roots)}")
     return Answer(tex(roots[0]), say=f"The determinant is zero for $t = {tex(roots[0])}$.")
 
 
-DETERMINANT = Family(
-    name="determinant",
-    summary="the determinant of a 2x2/3x3 matrix, or the parameter value that makes it singular",
-    tools=("compute_determinant", "solve_equation"),
-    templates=(
-        Template("Compute the determinant of the matrix $[[M]]$.", "value"),
-        Template(r"Find $\det [[M]]$.", "value"),
-        Template("What is the determinant of $A = [[M]]$?", "value"),
-        Template("For which value of $t$ is the matrix $[[M]]$ singular?", "singular"),
-        Template("Find the value of $t$ for which $[[M]]$ is not invertible.", "singular"),
-        Template(r"Determine $t$ such that $\det [[M]] = 0$.", "singular"),
-    ),
-    make=_determinant_make,
-    read=_determinant_read,
-    policy=_determinant_policy,
-)
+DETERMINANT = Family("determinant", "the determinant of a 2x2/3x3 matrix, or the parameter value that makes it singular",
+                     tools=("compute_determinant", "solve_equation"), make=_determinant_make, read=_determinant_read, policy=_determinant_policy)
 
 
 # --------------------------------------------------------------------------- eigenvalues
@@ -159,42 +143,25 @@ def _eigen_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]
     return {"matrix": rows, "M_tex": f["M"]}, steps
 
 
-def _eigen_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _eigen_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("compute_eigenvalues", {"matrix": g["matrix"]}, say=plan.pick("e0", [
-            "I compute the eigenvalues of the matrix.",
-            "First, the eigenvalues and their multiplicities.",
-            "Let me find the roots of the characteristic polynomial, i.e. the eigenvalues.",
-        ]))
-    if not isinstance(results[0], dict) or not results[0]:
-        raise ReadError(f"unexpected eigenvalues {results[0]!r}")
-    pairs = sorted(((value(k), int(m)) for k, m in results[0].items()), key=lambda kv: real_key(kv[0]))
+    eigenvalues = yield Call("compute_eigenvalues", {"matrix": g["matrix"]}, say=plan.pick("e0", [
+        "I compute the eigenvalues of the matrix.",
+        "First, the eigenvalues and their multiplicities.",
+        "Let me find the roots of the characteristic polynomial, i.e. the eigenvalues.",
+    ]))
+    if not isinstance(eigenvalues, dict) or not eigenvalues:
+        raise ReadError(f"unexpected eigenvalues {eigenvalues!r}")
+    pairs = sorted(((value(k), int(m)) for k, m in eigenvalues.items()), key=lambda kv: real_key(kv[0]))
     listing = and_list([f"${tex(v)}$" + (f" (multiplicity {m})" if m > 1 else "") for v, m in pairs])
     if plan.ask == "largest":
         return Answer(tex(pairs[-1][0]), say=f"The eigenvalues are {listing}; the largest is ${tex(pairs[-1][0])}$.")
     if plan.ask == "smallest":
         return Answer(tex(pairs[0][0]), say=f"The eigenvalues are {listing}; the smallest is ${tex(pairs[0][0])}$.")
-    if len(results) == 1:
-        expression = " + ".join(f"{m}*({code(v)})**2" if m > 1 else f"({code(v)})**2" for v, m in pairs)
-        return arith(expression, say=f"The eigenvalues are {listing}. Now I add their squares.")
-    total = value(results[1])
-    return Answer(tex(total), say=f"The squares of the eigenvalues add up to ${tex(total)}$.")
+    expression = " + ".join(f"{m}*({code(v)})**2" if m > 1 else f"({code(v)})**2" for v, m in pairs)
+    total = yield arith(expression, say=f"The eigenvalues are {listing}. Now I add their squares.")
+    return answer(total, "The squares of the eigenvalues add up to")
 
 
-EIGEN = Family(
-    name="eigenvalues",
-    summary="eigenvalues of an integer 2x2/3x3 matrix: the largest, the smallest, the sum of squares",
-    tools=("compute_eigenvalues", "simplify_expression"),
-    templates=(
-        Template("Find the largest eigenvalue of the matrix $[[M]]$.", "largest"),
-        Template("What is the greatest eigenvalue of $A = [[M]]$?", "largest"),
-        Template("Find the smallest eigenvalue of $[[M]]$.", "smallest"),
-        Template(r"Let $\lambda_1, \dots, \lambda_n$ be the eigenvalues of $[[M]]$, counted with multiplicity. "
-                 r"Compute $\lambda_1^2 + \cdots + \lambda_n^2$.", "sum_squares"),
-        Template("Compute the sum of the squares of the eigenvalues of $[[M]]$.", "sum_squares"),
-    ),
-    make=_eigen_make,
-    read=_eigen_read,
-    policy=_eigen_policy,
-)
+EIGEN = Family("eigenvalues", "eigenvalues of an integer 2x2/3x3 matrix: the largest, the smallest, the sum of squares",
+               tools=("compute_eigenvalues", "simplify_expression"), make=_eigen_make, read=_eigen_read, policy=_eigen_policy)

@@ -16,8 +16,8 @@ from typing import Any
 import sympy as sp
 
 from pipeline.latex import ReadError, tex, value
-from pipeline.synthetic.base import Answer, Call, Draft, Family, SolvingPlan, Step, Template
-from pipeline.synthetic.common import and_list, int_field
+from pipeline.synthetic.base import Answer, Call, Draft, Family, Policy, SolvingPlan
+from pipeline.synthetic.common import and_list, answer, int_fields
 
 # --------------------------------------------------------------------------- modular arithmetic
 
@@ -39,7 +39,7 @@ def _modular_make(rng: random.Random, ask: str) -> Draft:
 
 
 def _modular_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
-    given = {k: int_field(v) for k, v in f.items()}
+    given = int_fields(f)
     steps = {
         "inverse": [f"Compute the inverse of ${given['a']}$ modulo ${given['m']}$ with `modular_inverse`."],
         "power": [f"Compute ${given['a']}^{{{given.get('e')}}} \\bmod {given['m']}$ by fast exponentiation with `modular_power`."],
@@ -49,52 +49,33 @@ def _modular_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str
     return given, steps
 
 
-def _modular_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _modular_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
     if plan.ask == "inverse":
-        if not results:
-            return Call("modular_inverse", {"a": g["a"], "m": g["m"]}, say=plan.pick("o0", [
-                f"Since $\\gcd({g['a']}, {g['m']}) = 1$ the inverse exists; I compute it.",
-                "I use the extended Euclidean algorithm through the modular-inverse tool.",
-            ]))
-        v = value(results[0])
+        inverse = yield Call("modular_inverse", {"a": g["a"], "m": g["m"]}, say=plan.pick("o0", [
+            f"Since $\\gcd({g['a']}, {g['m']}) = 1$ the inverse exists; I compute it.",
+            "I use the extended Euclidean algorithm through the modular-inverse tool.",
+        ]))
+        v = value(inverse)
         return Answer(tex(v), say=f"The inverse is ${tex(v)}$, since ${g['a']} \\cdot {tex(v)} \\equiv 1 \\pmod{{{g['m']}}}$.")
     if plan.ask == "power":
-        if not results:
-            return Call("modular_power", {"base": g["a"], "exponent": g["e"], "modulus": g["m"]}, say=plan.pick("o0", [
-                "The power is far too large to write out, so I reduce it by fast modular exponentiation.",
-                "I compute the power modulo the modulus directly.",
-            ]))
-        v = value(results[0])
-        return Answer(tex(v), say=f"The remainder is ${tex(v)}$.")
-    if not results:
-        return Call("solve_linear_congruence", {"a": g["a"], "b": g["b"], "m": g["m"]}, say=plan.pick("o0", [
-            "I solve the congruence directly.",
-            "Let me find all residues $x$ satisfying the congruence.",
+        remainder = yield Call("modular_power", {"base": g["a"], "exponent": g["e"], "modulus": g["m"]}, say=plan.pick("o0", [
+            "The power is far too large to write out, so I reduce it by fast modular exponentiation.",
+            "I compute the power modulo the modulus directly.",
         ]))
-    result = results[0]
+        return answer(remainder, "The remainder is")
+    result = yield Call("solve_linear_congruence", {"a": g["a"], "b": g["b"], "m": g["m"]}, say=plan.pick("o0", [
+        "I solve the congruence directly.",
+        "Let me find all residues $x$ satisfying the congruence.",
+    ]))
     if not isinstance(result, dict) or not result.get("solutions"):
         raise ReadError(f"no solutions in {result!r}")
     smallest = min(int(value(s)) for s in result["solutions"])
     return Answer(str(smallest), say=f"The solutions modulo ${g['m']}$ are {result['solutions']}; the least nonnegative one is ${smallest}$.")
 
 
-MODULAR = Family(
-    name="modular",
-    summary="modular inverse, modular power, a linear congruence",
-    tools=("modular_inverse", "modular_power", "solve_linear_congruence"),
-    templates=(
-        Template("Find the multiplicative inverse of $[[a]]$ modulo $[[m]]$.", "inverse"),
-        Template(r"Find the integer $x$ with $0 \le x < [[m]]$ such that $[[a]] x \equiv 1 \pmod{[[m]]}$.", "inverse"),
-        Template("What is the remainder when $[[a]]^{[[e]]}$ is divided by $[[m]]$?", "power"),
-        Template(r"Compute $[[a]]^{[[e]]} \bmod [[m]]$.", "power"),
-        Template(r"Find the least nonnegative integer $x$ such that $[[a]] x \equiv [[b]] \pmod{[[m]]}$.", "congruence"),
-        Template(r"Solve the congruence $[[a]] x \equiv [[b]] \pmod{[[m]]}$, giving the smallest nonnegative solution.", "congruence"),
-    ),
-    make=_modular_make,
-    read=_modular_read,
-    policy=_modular_policy,
-)
+MODULAR = Family("modular", "modular inverse, modular power, a linear congruence",
+                 tools=("modular_inverse", "modular_power", "solve_linear_congruence"), make=_modular_make, read=_modular_read, policy=_modular_policy)
 
 
 # --------------------------------------------------------------------------- Chinese remainder theorem
@@ -138,15 +119,13 @@ def _crt_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
     return {"remainders": remainders, "moduli": moduli}, steps
 
 
-def _crt_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _crt_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("chinese_remainder", {"remainders": g["remainders"], "moduli": g["moduli"]}, say=plan.pick("c0", [
-            "The moduli are pairwise coprime, so the Chinese remainder theorem gives one class; I compute it.",
-            "I combine the congruences with the Chinese remainder theorem.",
-            "Let me solve the system of congruences.",
-        ]))
-    result = results[0]
+    result = yield Call("chinese_remainder", {"remainders": g["remainders"], "moduli": g["moduli"]}, say=plan.pick("c0", [
+        "The moduli are pairwise coprime, so the Chinese remainder theorem gives one class; I compute it.",
+        "I combine the congruences with the Chinese remainder theorem.",
+        "Let me solve the system of congruences.",
+    ]))
     if not isinstance(result, dict) or "solution" not in result:
         raise ReadError(f"unexpected result {result!r}")
     solution, modulus = value(result["solution"]), value(result["modulus"])
@@ -154,17 +133,5 @@ def _crt_policy(plan: SolvingPlan, results: list[Any]) -> Step:
     return Answer(tex(smallest), say=f"All solutions are $x \\equiv {tex(solution)} \\pmod{{{tex(modulus)}}}$, so the smallest positive one is ${tex(smallest)}$.")
 
 
-CRT = Family(
-    name="crt",
-    summary="the smallest positive solution of two or three congruences (pairwise coprime moduli)",
-    tools=("chinese_remainder",),
-    templates=(
-        Template("Find the smallest positive integer $x$ such that [[congruences_text]].", "smallest"),
-        Template("What is the least positive integer that leaves a remainder of [[remainders_text]]?", "smallest"),
-        Template("When the eggs in a basket are counted [[groups_text]]. What is the smallest possible number of eggs in the basket?", "smallest"),
-        Template("Determine the smallest positive $x$ satisfying [[congruences_text]] simultaneously.", "smallest"),
-    ),
-    make=_crt_make,
-    read=_crt_read,
-    policy=_crt_policy,
-)
+CRT = Family("crt", "the smallest positive solution of two or three congruences (pairwise coprime moduli)",
+             tools=("chinese_remainder",), make=_crt_make, read=_crt_read, policy=_crt_policy)

@@ -13,9 +13,9 @@ from typing import Any
 
 import sympy as sp
 
-from pipeline.latex import ReadError, code, tex, value
-from pipeline.synthetic.base import Answer, Call, Draft, Family, SolvingPlan, Step, Template
-from pipeline.synthetic.common import arith, int_field, sorted_roots
+from pipeline.latex import ReadError, code, tex
+from pipeline.synthetic.base import Answer, Call, Draft, Family, Policy, SolvingPlan
+from pipeline.synthetic.common import answer, arith, int_fields, sorted_roots
 
 # --------------------------------------------------------------------------- word problems
 
@@ -55,7 +55,7 @@ def _word_make(rng: random.Random, ask: str) -> Draft:
 
 
 def _word_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
-    n = {k: int_field(v) for k, v in f.items() if k != "name"}
+    n = int_fields(f, "name")
     if ask in ("ages_child", "ages_parent"):
         given = {"equation": f"{n['k']}*x + {n['n']} = {n['m']}*(x + {n['n']})", "variable": "x", "k": n["k"],
                  "setup": f"Let $x$ be the child's age now. The parent is ${n['k']}x$; in ${n['n']}$ years, "
@@ -79,51 +79,22 @@ def _word_read(f: dict[str, str], ask: str) -> tuple[dict[str, Any], list[str]]:
     return given, [given["setup"], "Solve for $t$ with `solve_equation`."]
 
 
-def _word_policy(plan: SolvingPlan, results: list[Any]) -> Step:
+def _word_policy(plan: SolvingPlan) -> Policy:
     g = plan.given
-    if not results:
-        return Call("solve_equation", {"equation": g["equation"], "variable": g["variable"], "domain": "real"},
-                    say=f"{g['setup']} " + plan.pick("w0", ["I solve this equation.", "Now I solve it.",
-                                                           "Let me solve for the unknown."]))
-    roots = [r for r in sorted_roots(results[0]) if r > 0]
+    solutions = yield Call("solve_equation", {"equation": g["equation"], "variable": g["variable"], "domain": "real"},
+                           say=f"{g['setup']} " + plan.pick("w0", ["I solve this equation.", "Now I solve it.",
+                                                                  "Let me solve for the unknown."]))
+    roots = [r for r in sorted_roots(solutions) if r > 0]
     if len(roots) != 1:
-        raise ReadError(f"expected one positive solution, got {results[0]!r}")
+        raise ReadError(f"expected one positive solution, got {solutions!r}")
     (root,) = roots
     unit = {"ages_child": "years", "ages_parent": "years", "mixture": "liters", "meeting": "hours", "work": "hours"}[plan.ask]
     if plan.ask == "ages_parent":
-        if len(results) == 1:
-            return arith(f"{g['k']}*({code(root)})",
+        age = yield arith(f"{g['k']}*({code(root)})",
                           say=f"The child is ${tex(root)}$ years old, and the parent is ${g['k']}$ times as old.")
-        age = value(results[1])
-        return Answer(tex(age), say=f"So the parent is ${tex(age)}$ years old.")
+        return answer(age, "So the parent is", " years old.")
     return Answer(tex(root), say=f"The equation gives ${g['variable']} = {tex(root)}$, i.e. ${tex(root)}$ {unit}.")
 
 
-WORD = Family(
-    name="word_problem",
-    summary="word problems that reduce to one linear equation: ages, mixtures, meeting times, joint work",
-    tools=("solve_equation", "simplify_expression"),
-    templates=(
-        Template("[[name]] is $[[k]]$ times as old as her son. In $[[n]]$ years, she will be $[[m]]$ times as old as her son. "
-                 "How old is her son now?", "ages_child"),
-        Template("[[name]] is $[[k]]$ times as old as her daughter. After $[[n]]$ years she will be only $[[m]]$ times as old "
-                 "as her daughter. How old is the daughter today?", "ages_child"),
-        Template("[[name]]'s age is $[[k]]$ times her son's age. In $[[n]]$ years, her age will be $[[m]]$ times his. "
-                 "How old is [[name]] now?", "ages_parent"),
-        Template(r"How many liters of a $[[p1]]\%$ acid solution must [[name]] add to $[[v]]$ liters of a $[[p2]]\%$ acid "
-                 r"solution to obtain a $[[p3]]\%$ acid solution?", "mixture"),
-        Template(r"[[name]] has $[[v]]$ liters of a $[[p2]]\%$ saline solution. How many liters of a $[[p1]]\%$ saline "
-                 r"solution should she add to make a $[[p3]]\%$ solution?", "mixture"),
-        Template("Two trains start $[[d]]$ km apart and travel toward each other at $[[v1]]$ km/h and $[[v2]]$ km/h. "
-                 "After how many hours do they meet?", "meeting"),
-        Template("Two cyclists ride toward each other from towns $[[d]]$ km apart, one at $[[v1]]$ km/h and the other at "
-                 "$[[v2]]$ km/h. How many hours pass before they meet?", "meeting"),
-        Template("[[name]] can paint a fence in $[[a]]$ hours, and her friend can paint it in $[[b]]$ hours. "
-                 "Working together, how many hours do they need?", "work"),
-        Template("Pipe A fills a tank in $[[a]]$ hours and pipe B fills it in $[[b]]$ hours. "
-                 "How many hours does it take to fill the tank with both pipes open?", "work"),
-    ),
-    make=_word_make,
-    read=_word_read,
-    policy=_word_policy,
-)
+WORD = Family("word_problem", "word problems that reduce to one linear equation: ages, mixtures, meeting times, joint work",
+              tools=("solve_equation", "simplify_expression"), make=_word_make, read=_word_read, policy=_word_policy)

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
+from pipeline.config_rules import StrictModel
 from pipeline.teachers.openai import OpenAITeacherConfig
 
 TeacherKind = Literal["symbolic", "openai", "hf", "vllm"]
@@ -26,16 +27,12 @@ TEACHER_KINDS: tuple[str, ...] = ("symbolic", "openai", "hf", "vllm")
 # ---------------------------------------------------------------------------- options per backend
 
 
-class SymbolicOptions(BaseModel):
+class SymbolicOptions(StrictModel):
     """The symbolic teacher has no options: it is deterministic, offline and needs no model."""
 
-    model_config = ConfigDict(extra="forbid")
 
-
-class HFRuntime(BaseModel):
+class HFRuntime(StrictModel):
     """Where and how a transformers model runs (shared by the hf teacher and the eval's hf backend)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     device: str = Field(default="cpu", description="torch device of the model ('cpu', 'cuda', 'cuda:1'); a GPU also needs GPUs reserved for its actor")
     dtype: Literal["float32", "bfloat16", "float16"] = Field(
@@ -64,10 +61,8 @@ class HFOptions(HFRuntime):
     seed: int | None = Field(default=None, description="default seed of each generate call (None: torch's global state)")
 
 
-class VLLMOptions(BaseModel):
+class VLLMOptions(StrictModel):
     """One vLLM engine (`AsyncLLMEngine`): the vllm teacher's options, and the eval's vllm backend's."""
-
-    model_config = ConfigDict(extra="forbid")
 
     model: str = Field(description='hub id or local path of the served model ("smollm2" resolves to the offline copy)')
     tensor_parallel_size: int = Field(
@@ -133,7 +128,7 @@ def _unknown_engine_args(kwargs: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------------------- where a teacher runs
 
 
-class TeacherPlacement(BaseModel):
+class TeacherPlacement(StrictModel):
     """Where a teacher runs: inside each solver actor, or as shared Ray actors.
 
     `placement="inline"` builds the teacher inside each solver actor (right for the symbolic
@@ -142,8 +137,6 @@ class TeacherPlacement(BaseModel):
     actor calls through a least-loaded router: the only option for vLLM, whose engine owns
     GPUs and must not be copied into each solver.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     placement: Literal["inline", "actors"] = Field(
         default="inline",

@@ -32,8 +32,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
+from pipeline.config_rules import StrictModel
 from pipeline.teachers.base import Reply, TeacherError, ToolCallRequest, Usage, new_call_id
 
 logger = logging.getLogger(__name__)
@@ -42,10 +43,8 @@ logger = logging.getLogger(__name__)
 _SAMPLING_DEFAULTS = ("temperature", "top_p", "max_tokens", "seed")
 
 
-class OpenAITeacherConfig(BaseModel):
+class OpenAITeacherConfig(StrictModel):
     """Where the endpoint is, how hard to push it, and how to sample from it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     base_url: str = Field(
         default="https://api.openai.com/v1",

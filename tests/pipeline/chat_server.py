@@ -15,8 +15,6 @@ on that loop.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import uuid
 from typing import Any
@@ -24,7 +22,7 @@ from typing import Any
 from aiohttp import web
 
 from pipeline.teachers.base import Reply, Teacher, TeacherError
-from tests.pipeline.background_loop import start_loop_thread
+from tests.pipeline.background_loop import LocalHTTPServer
 
 # Request fields passed on to `teacher.chat` as sampling arguments.
 SAMPLING_FIELDS = ("temperature", "top_p", "max_tokens", "seed", "stop")
@@ -58,21 +56,19 @@ def _error(status: int, message: str, kind: str) -> web.Response:
     return web.json_response({"error": {"message": message, "type": kind}}, status=status)
 
 
-class ChatCompletionsServer:
-    """OpenAI-compatible HTTP front for a `Teacher` (e.g. a local HF model)."""
+class ChatCompletionsServer(LocalHTTPServer):
+    """OpenAI-compatible HTTP front for a `Teacher` (e.g. a local HF model); stopping it closes the teacher."""
+
+    thread_name = "chat-completions-server"
+    timeout_s = 60.0
+    shutdown_timeout_s = 5.0
+    client_max_size = 16 * 1024 * 1024
 
     def __init__(self, teacher: Teacher, *, model_name: str | None = None) -> None:
+        super().__init__()
         self.teacher = teacher
         self.model_name = model_name or teacher.name
         self.request_count = 0
-        self.port: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
     async def _models(self, request: web.Request) -> web.Response:
         return web.json_response(
@@ -104,38 +100,9 @@ class ChatCompletionsServer:
 
     # --------------------------------------------------------------- lifecycle
 
-    def start(self) -> ChatCompletionsServer:
-        self._loop, self._thread = start_loop_thread(self._serve, "chat-completions-server", timeout_s=60)
-        return self
-
-    async def _serve(self) -> None:
-        app = web.Application(client_max_size=16 * 1024 * 1024)
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=5.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
 
-    def stop(self, *, close_teacher: bool = True) -> None:
-        """Stop serving; also closes the teacher (on the server's loop) unless told not to."""
-        if self._loop is None or self._thread is None:
-            return
-
-        async def shutdown() -> None:
-            assert self._runner is not None
-            await self._runner.cleanup()
-            if close_teacher:
-                await self.teacher.close()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=60)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=30)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> ChatCompletionsServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    async def stopped(self) -> None:
+        await self.teacher.close()  # on the server's loop, where the teacher ran

@@ -26,7 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.pipeline.background_loop import start_loop_thread
+from tests.pipeline.background_loop import LocalHTTPServer
 
 BEHAVIOURS = (
     "ok",  # 200, a plain text reply
@@ -46,13 +46,15 @@ MALFORMED_ARGUMENTS = '{"expression": "x**2 - 4", "variable": x'  # unterminated
 TOOL_ARGUMENTS = '{"expression": "x**2 - 4", "variable": "x"}'
 
 
-class FaultInjectionServer:
+class FaultInjectionServer(LocalHTTPServer):
     """FAULT-INJECTION server: serves a script of behaviours, one per request, and records them.
 
     `script` is consumed in arrival order; once it runs out every request gets `default`
     (or, with `cycle=True`, the script starts over). `latency_s` delays every answer (used
     with in-flight counting to measure a client's achieved concurrency).
     """
+
+    thread_name = "fault-injection-server"
 
     def __init__(
         self,
@@ -64,6 +66,7 @@ class FaultInjectionServer:
         hang_s: float = 10.0,
         retry_after: str = "1",
     ) -> None:
+        super().__init__()
         script = list(script)
         for behaviour in [*script, default]:
             if behaviour not in BEHAVIOURS:
@@ -82,16 +85,7 @@ class FaultInjectionServer:
         self.headers: list[dict[str, str]] = []
         self.in_flight = 0
         self.max_in_flight = 0
-
-        self.port: int | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
     # ---------------------------------------------------------------- handling
 
@@ -154,39 +148,15 @@ class FaultInjectionServer:
 
     # --------------------------------------------------------------- lifecycle
 
-    def start(self) -> FaultInjectionServer:
-        self._loop, self._thread = start_loop_thread(self._serve, "fault-injection-server", timeout_s=30)
-        return self
-
-    async def _serve(self) -> None:
-        self._stopping = asyncio.Event()
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/chat/completions", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
 
-    def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
+    async def opening(self) -> None:
+        self._stopping = asyncio.Event()
 
-        async def shutdown() -> None:
-            assert self._stopping is not None and self._runner is not None
-            self._stopping.set()
-            await self._runner.cleanup()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=30)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=30)
-        self._loop = self._thread = None
-
-    def __enter__(self) -> FaultInjectionServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
+    async def stopping(self) -> None:
+        assert self._stopping is not None
+        self._stopping.set()  # ends the hanging requests
 
 
 def _completion(body: dict[str, Any], *, content: str | None = None, arguments: Any = None) -> dict[str, Any]:

@@ -18,32 +18,15 @@ from pipeline.teachers.chat_format import (
     to_template_messages,
 )
 from pipeline.teachers.hf import HFTeacher
+from tests.pipeline.chat_messages import calling, function_tool
 
-SOLVE = {
-    "type": "function",
-    "function": {
-        "name": "solve_equation",
-        "description": "Solve an equation for a variable.",
-        "parameters": {
-            "type": "object",
-            "properties": {"equation": {"type": "string"}, "variable": {"type": "string"}},
-            "required": ["equation"],
-        },
-    },
-}
+SOLVE = function_tool("solve_equation", "Solve an equation for a variable.", ["equation", "variable"], required=["equation"])
 DIFF = {"name": "differentiate", "description": "Differentiate.", "parameters": {"type": "object", "properties": {}}}
 
 CONVERSATION = [
     {"role": "system", "content": "You solve problems with tools."},
     {"role": "user", "content": "Solve x**2 = 4, then differentiate x**3."},
-    {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [
-            {"id": "a", "type": "function", "function": {"name": "solve_equation", "arguments": '{"equation": "x**2 = 4"}'}},
-            {"id": "b", "type": "function", "function": {"name": "differentiate", "arguments": '{"expression": "x**3"}'}},
-        ],
-    },
+    calling(("a", "solve_equation", '{"equation": "x**2 = 4"}'), ("b", "differentiate", '{"expression": "x**3"}')),
     {"role": "tool", "tool_call_id": "a", "content": '{"result": ["-2", "2"]}'},
     {"role": "tool", "tool_call_id": "b", "content": '{"result": "3*x**2"}'},
     {"role": "assistant", "content": "So x = -2 or 2, and the derivative is 3x^2. \\boxed{2}"},

@@ -24,6 +24,7 @@ from pipeline.teachers.openai import (
     parse_chat_completion,
     retry_after_seconds,
 )
+from tests.pipeline.chat_messages import function_tool
 from tests.pipeline.fault_injection_server import (
     MALFORMED_ARGUMENTS,
     TOOL_ARGUMENTS,
@@ -32,18 +33,9 @@ from tests.pipeline.fault_injection_server import (
 
 MESSAGES = [{"role": "user", "content": "Solve x**2 - 4 = 0."}]
 TOOLS = [
-    {
-        "type": "function",
-        "function": {
-            "name": "solve_equation",
-            "description": "Solve an equation for a variable.",
-            "parameters": {
-                "type": "object",
-                "properties": {"expression": {"type": "string"}, "variable": {"type": "string"}},
-                "required": ["expression", "variable"],
-            },
-        },
-    }
+    function_tool(
+        "solve_equation", "Solve an equation for a variable.", ["expression", "variable"], required=["expression", "variable"]
+    )
 ]
 
 

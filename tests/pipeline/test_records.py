@@ -23,6 +23,7 @@ from pipeline.records import (
     trace_from_row,
     trace_to_row,
 )
+from tests.pipeline.chat_messages import calling
 
 
 def sample_trace() -> Trace:
@@ -37,13 +38,7 @@ def sample_trace() -> Trace:
         messages=[
             {"role": "system", "content": "sys"},
             {"role": "user", "content": "Problem"},
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {"id": "call_1", "type": "function", "function": {"name": "solve_equation", "arguments": '{"equation": "x^2-5x+6=0"}'}}
-                ],
-            },
+            calling(("call_1", "solve_equation", '{"equation": "x^2-5x+6=0"}')),
             {"role": "tool", "tool_call_id": "call_1", "name": "solve_equation", "content": '{"result": [2, 3]}'},
             {"role": "assistant", "content": "The larger root is \\boxed{3}."},
         ],

@@ -12,6 +12,7 @@ from latex2sympy2_extended.latex2sympy2 import ConversionConfig, latex2sympy
 
 from pipeline.records import Problem, problem_from_row, problem_to_row
 from pipeline.synthetic import FAMILIES, Answer, Call, generate_problems, recognise, tex_to_code
+from pipeline.synthetic.phrasings import PHRASINGS
 from toolkit.registry import CATEGORIES, all_tools
 
 x, y, z, k, t = sp.symbols("x y z k t")
@@ -86,6 +87,12 @@ def test_phrasings_are_varied(problems):
     for family, used in templates.items():
         assert len(used) >= 3, f"{family} used only templates {used}"
     assert len({p.problem for p in problems}) == len(problems)
+
+
+def test_every_family_is_phrased_and_every_phrasing_is_a_familys():
+    assert set(PHRASINGS) == set(FAMILIES)
+    for name, family in FAMILIES.items():
+        assert [t.ask for t in family.templates] == [ask for ask, texts in PHRASINGS[name].items() for _ in texts]
 
 
 def test_family_selection():

@@ -254,9 +254,9 @@ def test_answers_equal_basics():
     assert not answers_equal("5", "")
 
 
-@pytest.mark.parametrize(
-    ("pred", "gold", "equal"),
-    [
+# answers_equal(pred, gold) is equal, by topic (each case is named after its topic)
+EQUALITY_CASES = {
+    "relations": [
         (r"x \geq 5", "x >= 5", True),
         (r"x \ge 5", r"x \geq 5", True),
         ("x <= 2", r"x \leq 2", True),
@@ -266,14 +266,7 @@ def test_answers_equal_basics():
         (r"x \geq 5", "x > 5", False),
         (r"x \neq 3", "x != 4", False),
     ],
-)
-def test_relations(pred, gold, equal):
-    assert answers_equal(pred, gold) is equal
-
-
-@pytest.mark.parametrize(
-    ("pred", "gold", "equal"),
-    [
+    "matrix_environments": [
         (r"\begin{bmatrix} 1 & 2 \\ 3 & 4 \end{bmatrix}", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", True),
         (r"\left[\begin{array}{cc} 1 & 2 \\ 3 & 4 \end{array}\right]", r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}", True),
         (r"\begin{pmatrix} \frac{1}{2} \\ 0.25 \end{pmatrix}", r"\begin{pmatrix} 0.5 \\ \frac{1}{4} \end{pmatrix}", True),
@@ -281,14 +274,7 @@ def test_relations(pred, gold, equal):
         (r"\begin{pmatrix} 1 & 2 \end{pmatrix}", r"\begin{pmatrix} 1 \\ 2 \end{pmatrix}", False),
         (r"\begin{pmatrix} 0.33 \\ 0.2 \end{pmatrix}", r"\begin{pmatrix} \frac{1}{3} \\ \frac{1}{5} \end{pmatrix}", False),
     ],
-)
-def test_matrix_environments(pred, gold, equal):
-    assert answers_equal(pred, gold) is equal
-
-
-@pytest.mark.parametrize(
-    ("pred", "gold", "equal"),
-    [
+    "decimal_structures_within_tolerance": [
         ("(0.6, 2.66667]", r"(\frac{3}{5}, \frac{8}{3}]", True),  # within the relative tolerance 1e-4
         ("(0.6, 2.67]", r"(\frac{3}{5}, \frac{8}{3}]", False),  # outside it
         ("[0.6, 2.66667]", r"(\frac{3}{5}, \frac{8}{3}]", False),  # closed where the gold is open
@@ -298,14 +284,7 @@ def test_matrix_environments(pred, gold, equal):
         (r"\{0.5, 0.25\}", r"\{\frac{1}{4}, \frac{1}{2}\}", True),
         (r"\{0.5, 0.3\}", r"\{\frac{1}{4}, \frac{1}{2}\}", False),
     ],
-)
-def test_decimal_structures_within_tolerance(pred, gold, equal):
-    assert answers_equal(pred, gold) is equal
-
-
-@pytest.mark.parametrize(
-    ("pred", "gold", "equal"),
-    [
+    "decimal_comma": [
         ("3,75", "3.75", True),
         ("3.75", "3,75", True),
         ("0,125", "0.125", True),
@@ -315,8 +294,14 @@ def test_decimal_structures_within_tolerance(pred, gold, equal):
         ("1,080", "1080", True),  # this one is
         ("1,2", "1, 2", True),  # without a decimal gold, a comma list stays a list
     ],
+}
+
+
+@pytest.mark.parametrize(
+    ("pred", "gold", "equal"),
+    [pytest.param(*case, id=f"{topic}-{i}") for topic, cases in EQUALITY_CASES.items() for i, case in enumerate(cases)],
 )
-def test_decimal_comma(pred, gold, equal):
+def test_answers_equal_by_topic(pred, gold, equal):
     assert answers_equal(pred, gold) is equal
 
 

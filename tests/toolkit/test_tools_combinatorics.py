@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
+from tests.toolkit.helpers import assert_fast, assert_registered, error_type_of, result_of
 from toolkit.parse import parse_expression
-from toolkit.registry import execute, select_tools, timed_execute
 
 COMBINATORICS_TOOLS = {
     "binomial_coefficient",
@@ -18,19 +18,6 @@ COMBINATORICS_TOOLS = {
     "derangements_count",
     "solve_recurrence",
 }
-
-
-def result_of(name: str, args: dict) -> object:
-    payload = execute(name, args)
-    assert "error" not in payload, payload
-    return payload["result"]
-
-
-def error_type_of(name: str, args: dict) -> str:
-    payload = execute(name, args)
-    assert "error" in payload, payload
-    assert payload["error"]["message"] and payload["error"]["hint"], payload
-    return payload["error"]["type"]
 
 
 # (tool, arguments, expected result) — every expected value computed by hand.
@@ -245,19 +232,8 @@ def test_recurrence_bad_arguments(args: dict, error: str) -> None:
     ],
 )
 def test_calls_at_the_size_limits_stay_fast(name: str, args: dict) -> None:
-    payload, seconds = timed_execute(name, args)
-    assert "error" not in payload, payload
-    assert seconds < 5
+    assert_fast(name, args)
 
 
 def test_tools_are_registered_with_described_parameters() -> None:
-    tools = {t.name: t for t in select_tools(categories=["combinatorics"])}
-    assert set(tools) == COMBINATORICS_TOOLS
-    for name in COMBINATORICS_TOOLS:
-        tool = tools[name]
-        assert tool.category == "combinatorics"
-        assert tool.description
-        schema = tool.openai_schema()["function"]["parameters"]
-        assert schema["properties"], name
-        for param, prop in schema["properties"].items():
-            assert prop["description"].strip(), f"{name}.{param} has no description"
+    assert_registered("combinatorics", COMBINATORICS_TOOLS)

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import sympy as sp
 
+from tests.toolkit.helpers import assert_registered, assert_tool_error, result_of
 from toolkit.parse import parse_expression
-from toolkit.registry import execute, select_tools
+from toolkit.registry import execute
 
 LINEAR_ALGEBRA_TOOLS = {
     "compute_determinant",
@@ -41,22 +42,6 @@ QUINTIC = [
     ["0", "0", "0", "0", "1"],
     ["1", "1", "0", "0", "0"],
 ]
-
-
-def result_of(name: str, args: dict[str, Any]) -> Any:
-    payload = execute(name, args)
-    assert "result" in payload, payload
-    return payload["result"]
-
-
-def assert_tool_error(name: str, args: dict[str, Any], *words: str) -> dict[str, Any]:
-    payload = execute(name, args)
-    assert "error" in payload, payload
-    assert payload["error"]["type"] == "tool_error", payload
-    assert payload["error"]["hint"], payload
-    for word in words:
-        assert word in payload["error"]["message"], payload
-    return payload["error"]
 
 
 def value(entry: Any) -> sp.Expr:
@@ -89,14 +74,7 @@ def same_span(got: list[list], expected: list[list]) -> bool:
 
 
 def test_linear_algebra_tools_are_registered_with_documented_parameters() -> None:
-    tools = {t.name: t for t in select_tools(categories=["linear_algebra"])}
-    assert set(tools) == LINEAR_ALGEBRA_TOOLS
-    for tool in tools.values():
-        assert tool.description
-        schema = tool.openai_schema()["function"]["parameters"]
-        assert set(schema["properties"]) == {p.name for p in tool.params}
-        for name, prop in schema["properties"].items():
-            assert prop["description"].strip(), f"{tool.name}.{name} has no description"
+    assert_registered("linear_algebra", LINEAR_ALGEBRA_TOOLS)
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
+from tests.toolkit.helpers import assert_fast, assert_registered, error_type_of, result_of
 from toolkit.parse import parse_expression
-from toolkit.registry import execute, select_tools, timed_execute
+from toolkit.registry import execute
 
 NUMBER_THEORY_TOOLS = {
     "gcd",
@@ -25,19 +26,6 @@ NUMBER_THEORY_TOOLS = {
     "convert_base",
     "digit_sum",
 }
-
-
-def result_of(name: str, args: dict) -> object:
-    payload = execute(name, args)
-    assert "error" not in payload, payload
-    return payload["result"]
-
-
-def error_type_of(name: str, args: dict) -> str:
-    payload = execute(name, args)
-    assert "error" in payload, payload
-    assert payload["error"]["message"] and payload["error"]["hint"], payload
-    return payload["error"]["type"]
 
 
 # (tool, arguments, expected result) — every expected value computed by hand.
@@ -260,19 +248,8 @@ def test_results_check_out_against_sympy() -> None:
     ],
 )
 def test_calls_at_the_size_limits_stay_fast(name: str, args: dict) -> None:
-    payload, seconds = timed_execute(name, args)
-    assert "error" not in payload, payload
-    assert seconds < 5
+    assert_fast(name, args)
 
 
 def test_tools_are_registered_with_described_parameters() -> None:
-    tools = {t.name: t for t in select_tools(categories=["number_theory"])}
-    assert set(tools) == NUMBER_THEORY_TOOLS
-    for name in NUMBER_THEORY_TOOLS:
-        tool = tools[name]
-        assert tool.category == "number_theory"
-        assert tool.description
-        schema = tool.openai_schema()["function"]["parameters"]
-        assert schema["properties"], name
-        for param, prop in schema["properties"].items():
-            assert prop["description"].strip(), f"{name}.{param} has no description"
+    assert_registered("number_theory", NUMBER_THEORY_TOOLS)
