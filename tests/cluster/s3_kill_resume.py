@@ -82,11 +82,13 @@ def main() -> int:
     fs, base = pafs.FileSystem.from_uri(run_uri)
     tooldistill = str(Path(sys.executable).with_name("tooldistill"))
     result: dict = {"steps": []}
+    # The jobs' entrypoints run `python` from the nodes' PATH, as on a real cluster where the
+    # setup commands put the project's environment first.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     with two_nodes() as (dashboard, gcs):
         command = [tooldistill, "submit", CONFIG, "--address", dashboard, "--working-dir", root,
                    "--set", f"output_dir={run_uri}", "--env", "RAY_AUTH_MODE=disabled"]
-        env = {**os.environ, "RAY_ADDRESS": gcs,
-               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        env = {**os.environ, "RAY_ADDRESS": gcs}
 
         def submit_and_kill(when, what: str) -> None:
             say(f"submitting; will stop the job during {what}")
@@ -107,8 +109,18 @@ def main() -> int:
 
         submit_and_kill(lambda ks: any(k.startswith("generate/traces/") and k.endswith(".parquet") for k in ks),
                         "generation")
-        submit_and_kill(lambda ks: any(k.startswith("train/checkpoints/") and "checkpoint_" in k for k in ks),
-                        "training")
+        def checkpoint_registered(ks: list[str]) -> bool:
+            """Ray Train recorded a checkpoint in its snapshot in the bucket (uploaded whole, so resumable)."""
+            snapshot = next((k for k in ks if k.startswith("train/checkpoints/") and k.endswith("checkpoint_manager_snapshot.json")), None)
+            if snapshot is None:
+                return False
+            try:
+                state = json.loads(fs.open_input_stream(f"{base}/{snapshot}").read())
+                return int(state["latest_checkpoint_result"]["metrics"]["step"]) >= 2
+            except (OSError, ValueError, TypeError, KeyError):
+                return False
+
+        submit_and_kill(checkpoint_registered, "training")
         say("submitting; letting it finish")
         finished = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=1500)
         say(f"finished with exit code {finished.returncode}")
