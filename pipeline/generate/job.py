@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from pipeline.filtering import WRONG_ANSWER_KEPT
 from pipeline.generate.config import GenerateConfig
-from pipeline.generate.screen import TODO, screen_and_settle, write_clean_rejects
+from pipeline.generate.screen import TO_SOLVE, screen_and_settle, write_clean_rejects
 from pipeline.generate.stages import GENERATION
 from pipeline.generate.summary import GenerateStats, GenerateSummary
 from pipeline.jobs.run import run_job, tally_parts
@@ -53,7 +53,7 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
     write_clean_rejects(settled, folder, REJECTS)
     log.info("generation input: %d rows, %d to solve, %d clean rejects, %d already written",
              settled.input_rows, settled.todo, settled.rejects, settled.skipped)
-    todo = settled.rows(TODO).select_columns(PROBLEM_SCHEMA.names) if settled.todo else pa.table(
+    todo = settled.rows(TO_SOLVE).select_columns(PROBLEM_SCHEMA.names) if settled.todo else pa.table(
         {n: pa.array([], t) for n, t in zip(PROBLEM_SCHEMA.names, PROBLEM_SCHEMA.types, strict=True)})
     solved_batches = run_job(GENERATION, config, todo, root=config.output_dir, resources=config.resources,
                              teachers=[config.teacher], progress=progress)

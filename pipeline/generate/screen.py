@@ -36,7 +36,7 @@ SCREENED_SCHEMA = READ_SCHEMA.append(pa.field("_hash", pa.string())).append(pa.f
 # Rows that stand for what an earlier run wrote: `_written` is "solved" (a trace or a solver
 # reject) or "clean" (a clean reject, whose detail is in `_detail`).
 SETTLE_SCHEMA = SCREENED_SCHEMA.append(pa.field("_written", pa.string()))
-TODO, REJECT, SKIPPED = "todo", "reject", "skipped"
+TO_SOLVE, REJECT, SKIPPED = "todo", "reject", "skipped"
 
 
 class Screen:
@@ -99,7 +99,7 @@ def settle(block: pa.Table, deduplicate: bool) -> pa.Table:
         if reason is not None:
             outcome = SKIPPED if (row["id"], detail) in written_clean else REJECT
         else:
-            outcome = SKIPPED if row["id"] in solved else TODO
+            outcome = SKIPPED if row["id"] in solved else TO_SOLVE
         out.append({**{k: row[k] for k in PROBLEM_SCHEMA.names}, "reason": reason, "detail": detail, "outcome": outcome})
     return pa.Table.from_pylist(out, schema=SETTLED_SCHEMA)
 
@@ -178,7 +178,7 @@ def screen_and_settle(source: ProblemSource, clean: CleanConfig, *, allow_hub: b
         settle, fn_kwargs={"deduplicate": clean.deduplicate}, batch_format="pyarrow", batch_size=None,
     ).materialize()
     counts = _outcome_counts(settled)
-    return Settled(settled, sum(counts.values()), counts.get(TODO, 0), counts.get(REJECT, 0), counts.get(SKIPPED, 0))
+    return Settled(settled, sum(counts.values()), counts.get(TO_SOLVE, 0), counts.get(REJECT, 0), counts.get(SKIPPED, 0))
 
 
 def _outcome_counts(settled) -> dict[str, int]:

@@ -11,6 +11,7 @@ as well as by attribute, so code written against the dicts they replace keeps wo
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
@@ -37,7 +38,7 @@ class Record(BaseModel):
         return getattr(self, key) if key in type(self).model_fields else default
 
 
-class StageSummary(Record):
+class StageSummary(Record, ABC):
     """The common part of every stage's summary."""
 
     stage: ClassVar[str]  # the run's name for the stage: generate, backtranslate, train, eval
@@ -62,9 +63,9 @@ class StageSummary(Record):
         """This stage's own part of the run report ('' when the Yields rows say everything)."""
         return ""
 
+    @abstractmethod
     def rich(self, config: Any) -> RenderableType:
         """What the stage's CLI command prints when it ends (`config`: the stage's config)."""
-        raise NotImplementedError
 
 
 # ------------------------------------------------------------------------ markdown helpers
