@@ -186,13 +186,19 @@ def run_pipeline(
     """Run (or resume) the configured stages, then write the run report.
 
     `stages` narrows `config.stages` for this call; `force` reruns finished stages (each
-    still resumes from whatever it wrote). `on_stage(stage, "start"|"skip"|"done")` lets a
-    CLI show progress.
+    still resumes from whatever it wrote). The selected stages' context lengths are checked
+    first (`cluster.context_check`): a misfit raises ContextLengthError before Ray starts.
+    `on_stage(stage, "start"|"skip"|"done")` lets a CLI show progress.
     """
+    from cluster.context_check import check_run_context
     from pipeline.runtime.ray_start import ensure_ray
 
     selected = [s for s in config.stages if stages is None or s in set(stages)]
     forced = set(force)
+    # Before Ray starts: an engine asked for more context than its model has fails here, not
+    # minutes later inside an actor on the cluster.
+    for warning in check_run_context(config, selected):
+        log.warning("%s", warning)
     ensure_ray(num_cpus=config.ray.num_cpus, address=config.ray.address)
     fs, root = storage.resolve(config.output_dir or f"runs/{config.name}")
     storage.ensure_dir(fs, root)

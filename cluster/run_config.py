@@ -110,6 +110,18 @@ class RunConfig(StrictModel):
             raise ValueError(f"stages must follow the pipeline order {list(STAGES)}, got {self.stages}")
         return self
 
+    @model_validator(mode="after")
+    def _one_prompt_contract(self) -> RunConfig:
+        """The student is asked at evaluation what it was trained on: one prompt for both stages."""
+        if "prompt" not in self.eval.model_fields_set:
+            self.eval.prompt = self.backtranslate.prompt.model_copy()
+        elif self.eval.prompt != self.backtranslate.prompt:
+            raise ValueError(
+                "eval.prompt differs from backtranslate.prompt: the student would be evaluated on another prompt than "
+                "the one it was trained on; set `backtranslate.prompt` alone (evaluation takes it) or make them equal"
+            )
+        return self
+
     def stage_config(self, stage: Stage) -> BaseModel:
         return getattr(self, stage)
 

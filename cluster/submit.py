@@ -121,6 +121,7 @@ def submit_run(
     from ray.job_submission import JobSubmissionClient
 
     from cluster.config import load_config
+    from cluster.context_check import check_run_context
     from cluster.run_config import RunConfig
 
     overrides = list(overrides or [])
@@ -128,6 +129,8 @@ def submit_run(
     working_dir = Path(working_dir)
     # Validate here, where a mistake costs nothing, rather than on the cluster.
     config = load_config(config_path, RunConfig, overrides)
+    for warning in check_run_context(config, stages or None):  # raises ContextLengthError on a misfit
+        log.warning("%s", warning)
     if "://" not in (config.output_dir or "") and not Path(config.output_dir or "runs").is_absolute():
         log.warning(
             "output_dir %r is relative: on the cluster it is inside the job's temporary working directory. "

@@ -25,6 +25,7 @@ __all__ = [
     "compare_models",
     "flips",
     "length_stats",
+    "lenient_rows",
     "majority_correct",
     "mcnemar_exact",
     "paired_bootstrap",
@@ -184,6 +185,13 @@ def benchmark_metrics(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "by_level": breakdown(rows, "level"),
         "by_subject": breakdown(rows, "subject"),
     }
+
+
+def lenient_rows(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as the lenient grading saw them (`lenient_correct`/`lenient_pred` as `correct`/`pred`),
+    so every metric and comparison has a lenient twin with the same fields. Rows written before
+    the lenient grading existed count as not correct."""
+    return [{**r, "correct": bool(r.get("lenient_correct")), "pred": r.get("lenient_pred")} for r in rows]
 
 
 def mcnemar_exact(b: int, c: int) -> float:

@@ -107,7 +107,9 @@ def breakdown_markdown(results: Results, key: str = "by_level") -> str:
     return "\n".join(lines).rstrip()
 
 
-def render_markdown(results: Results, comparisons: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
+def render_markdown(
+    results: Results, comparisons: Mapping[str, Any], meta: Mapping[str, Any], lenient: Mapping[str, Any] | None = None
+) -> str:
     sampling = meta.get("sampling", {})
     parts = [
         f"# Evaluation: {meta.get('name', 'eval')}",
@@ -124,6 +126,14 @@ def render_markdown(results: Results, comparisons: Mapping[str, Any], meta: Mapp
     compared = comparisons_markdown(comparisons, meta.get("baseline"))
     if compared:
         parts += ["", f"## Against the baseline `{meta.get('baseline')}`", "", compared]
+    if lenient is not None:
+        parts += ["", "## Graded leniently (no box needed)", "",
+                  "The same answers graded a second way: the last number or math expression of each response, "
+                  "with the same equivalence checker. A gain that is only format (learning to write `\\boxed{}`) "
+                  "would vanish here.", "", results_table_markdown(lenient["results"])]
+        compared = comparisons_markdown(lenient["comparisons"], meta.get("baseline"))
+        if compared:
+            parts += ["", compared]
     for key, title in (("by_level", "By difficulty level"), ("by_subject", "By subject")):
         table = breakdown_markdown(results, key)
         if table:
@@ -170,15 +180,22 @@ def plot_png(results: Results, title: str = "accuracy") -> bytes:
 
 
 def write_report(
-    output_dir: str, results: Results, comparisons: Mapping[str, Any], meta: Mapping[str, Any]
+    output_dir: str, results: Results, comparisons: Mapping[str, Any], meta: Mapping[str, Any],
+    lenient: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
-    """Write report.md, report.json and plot.png into `output_dir`; returns their paths."""
+    """Write report.md, report.json and plot.png into `output_dir`; returns their paths.
+
+    `lenient` ({"results", "comparisons"} graded by the last number or expression) goes into
+    report.json under "lenient" with the strict ones' fields, and beside them in report.md.
+    """
     fs, base = storage.resolve(output_dir)
     storage.ensure_dir(fs, base)
     paths = {"markdown": storage.join(base, "report.md"), "json": storage.join(base, "report.json"), "plot": storage.join(base, "plot.png")}
     payload = {"meta": dict(meta), "results": results, "comparisons": comparisons}
+    if lenient is not None:
+        payload["lenient"] = dict(lenient)
     contents = {
-        "markdown": render_markdown(results, comparisons, meta).encode(),
+        "markdown": render_markdown(results, comparisons, meta, lenient).encode(),
         "json": json.dumps(payload, indent=2, default=str).encode(),
         "plot": plot_png(results, f"{meta.get('name', 'eval')}: pass@1 per benchmark"),
     }

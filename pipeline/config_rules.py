@@ -37,6 +37,7 @@ RENAMED: dict[str, dict[str, str]] = {
         "filter_mode": "filter.mode",
         "judge.timeout_s": "grader_timeout_s",
         "resources.concurrency": "resources.concurrency_per_actor",
+        "system_prompt": "prompt.system",
     },
     "eval": {
         "resources.grader_timeout_s": "grader_timeout_s",

@@ -226,6 +226,7 @@ OLD_KEYS = [
     (BacktranslateConfig, "backtranslate", "filter_mode=relaxed", "filter.mode"),
     (BacktranslateConfig, "backtranslate", "judge.timeout_s=5", "grader_timeout_s"),
     (BacktranslateConfig, "backtranslate", "resources.concurrency=4", "resources.concurrency_per_actor"),
+    (BacktranslateConfig, "backtranslate", "system_prompt=Be careful.", "prompt.system"),
     (EvalConfig, "eval", "resources.grader_timeout_s=5", "grader_timeout_s"),
     (EvalConfig, "eval", "resources.torch_threads=2", "models[].backend.num_threads"),
 ]
@@ -298,7 +299,7 @@ def test_shipped_configs_keep_their_settings():
     assert paper.generate.allow_hub and paper.eval.allow_hub
     assert paper.backtranslate.resources.concurrency_per_actor == 32 and paper.backtranslate.filter.mode == "strict"
     student = {m.name: m for m in paper.eval.models}["student"]
-    assert isinstance(student.backend, VLLMBackend) and student.backend.max_model_len == 8192 and student.backend.num_gpus == 1
+    assert isinstance(student.backend, VLLMBackend) and student.backend.max_model_len == 4096 and student.backend.num_gpus == 1
     demo = load_config(ROOT / "configs" / "demo.yaml", RunConfig)
     assert [m.backend.num_threads for m in demo.eval.models] == [2, 2]
     assert {m.name: m.adapter for m in demo.eval.models} == {"base": None, "student": "runs/demo/train/adapter"}

@@ -4,6 +4,7 @@
     stages.py    generate, backtranslate, train, eval   (one stage, one config)
     run.py       run, report, demo                  (a whole run in one folder)
     submit.py    submit                             (a run sent to a Ray cluster)
+    benchmarks.py  benchmarks                       (the registered evaluation sets)
 
 Commands are registered in the order `tooldistill --help` lists them.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import typer
 
-from cluster.cli import run, stages, submit, toolkit
+from cluster.cli import benchmarks, run, stages, submit, toolkit
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Distil tool knowledge into small language models.")
 
@@ -21,6 +22,7 @@ app.command()(toolkit.call)
 app.command()(stages.generate)
 app.command("eval")(stages.eval_)
 app.command()(toolkit.grade)
+app.command()(benchmarks.benchmarks)
 app.command()(stages.backtranslate)
 app.command()(stages.train)
 app.command()(run.run)

@@ -38,15 +38,27 @@ def run(
     stage: Annotated[list[str] | None, typer.Option("--stage", help="Run only these stages (repeatable).")] = None,
     force: Annotated[list[str] | None, typer.Option("--force", help="Rerun these stages even if complete (repeatable).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the resolved plan (models, actors and GPUs, datasets with row counts) "
+                           "and check the context lengths; start nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="With --dry-run: the plan as JSON.")] = False,
 ) -> None:
     """Run every stage of a run in order into one run folder, resuming what is complete; ends with report.md."""
     from cluster.run import StageConfigChanged, run_pipeline
+    from pipeline.runtime.context_limits import ContextLengthError
 
     cfg = load_run_config(config, set_)
     unknown = sorted((set(stage or []) | set(force or [])) - set(cfg.stages))
     if unknown:
         console.print(f"[red]not stages of this run: {unknown} (it has {cfg.stages})[/red]")
         raise typer.Exit(2)
+    if as_json and not dry_run:
+        console.print("[red]--json goes with --dry-run[/red]")
+        raise typer.Exit(2)
+    if dry_run:
+        _dry_run(cfg, stage or None, as_json)
+        return
 
     def announce(name: str, event: str) -> None:
         if event == "start":
@@ -56,10 +68,67 @@ def run(
 
     try:
         summary = run_pipeline(cfg, stages=stage or None, force=force or (), progress=not quiet, on_stage=announce)
-    except StageConfigChanged as exc:
-        console.print(f"[red]{exc}[/red]")
+    except (StageConfigChanged, ContextLengthError) as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     _print_run(summary)
+
+
+def _dry_run(cfg, stages: list[str] | None, as_json: bool) -> None:
+    """Print what the run would do, or the context-length error (exit 2); never starts Ray."""
+    import json
+
+    from cluster.plan import build_plan
+    from pipeline.runtime.context_limits import ContextLengthError
+
+    try:
+        plan = build_plan(cfg, stages)
+    except ContextLengthError as exc:
+        console.print(str(exc), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(plan.to_dict(), indent=2))
+    else:
+        _print_plan(plan)
+
+
+def _rows(rows: int | None) -> str:
+    return "–" if rows is None else f"{rows:,}"
+
+
+def _amount(value: float) -> str:
+    return f"{value:g}"
+
+
+def _print_plan(plan) -> None:
+    console.rule(f"[bold]run {plan.name}[/bold] (dry run: nothing started)")
+    peak = max(plan.stages, key=lambda s: s.gpus, default=None)
+    console.print(f"output: [bold]{plan.output_dir}[/bold]   Ray: {plan.ray}"
+                  + (f"   GPUs at most: {_amount(peak.gpus)} ({peak.stage})" if peak and peak.gpus else ""))
+    for number, stage in enumerate(plan.stages, 1):
+        console.rule(f"{number}. {stage.stage} -> {stage.output_dir}   GPUs: {_amount(stage.gpus)}", style="dim")
+        models = Table(show_edge=False, box=None, pad_edge=False)
+        for column in ("role", "model", "backend", ""):
+            models.add_column(column, no_wrap=column == "model")
+        for line in stage.models:
+            models.add_row(line.role, line.model, line.backend, line.detail)
+        console.print(models)
+        actors = Table(show_edge=False, box=None, pad_edge=False)
+        for column, justify in (("actors", "left"), ("count", "right"), ("CPUs each", "right"), ("GPUs each", "right"), ("", "left")):
+            actors.add_column(column, justify=justify)
+        for group in stage.actors:
+            actors.add_row(group.what, str(group.count), _amount(group.cpus_each), _amount(group.gpus_each), group.detail)
+        console.print(actors)
+        data = Table(show_edge=False, box=None, pad_edge=False)
+        for column, justify in (("data", "left"), ("name", "left"), ("rows", "right"), ("source", "left")):
+            data.add_column(column, justify=justify, no_wrap=column == "name")
+        for line in stage.datasets:
+            data.add_row(line.role, line.name, _rows(line.rows), line.source)
+        console.print(data)
+        for note in stage.notes:
+            console.print(f"[dim]{note}[/dim]")
+    for warning in plan.warnings:
+        console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
 def report(
@@ -76,4 +145,4 @@ def demo(
     set_: Annotated[list[str] | None, typer.Option("--set", help="Override a value of configs/demo.yaml.")] = None,
 ) -> None:
     """The whole pipeline on the embedded default (configs/demo.yaml): about 25 minutes on 2 cores."""
-    run(str(DEMO_CONFIG), set_=set_, stage=None, force=None, quiet=False)
+    run(str(DEMO_CONFIG), set_=set_, stage=None, force=None, quiet=False, dry_run=False, as_json=False)

@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from eval.generate import SamplingConfig
-from eval.prompts import PromptConfig
 from pipeline.config_rules import StrictModel
 from pipeline.jobs.config import JobConfig, grader_timeout, pool
 from pipeline.jobs.resources import ActorPoolResources
+from pipeline.student_prompt import PromptConfig
 from pipeline.teachers.config import HFRuntime, VLLMOptions
 from pipeline.teachers.openai import OpenAITeacherConfig
 
@@ -58,9 +58,9 @@ class VLLMBackend(VLLMOptions):
         description="deadline of one answer, queueing included (a whole batch is queued at once); None waits for ever",
     )
     num_gpus: float = Field(
-        default=1.0, gt=0,
+        default=1.0, ge=0,
         description="GPUs each actor of this model reserves (instead of resources.num_gpus_per_actor); at least "
-        "tensor_parallel_size",
+        "tensor_parallel_size on GPUs, 0 for the CPU build of vLLM (its engine then runs on the actor's node's cores)",
     )
 
 

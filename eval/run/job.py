@@ -27,14 +27,14 @@ from typing import Any
 import pyarrow as pa
 
 from eval.generate import SamplingConfig
-from eval.metrics import benchmark_metrics, compare_models
-from eval.prompts import build_messages, template_for
+from eval.metrics import benchmark_metrics, compare_models, lenient_rows
 from eval.run.config import BenchmarkRef, EvalConfig, ModelSpec
 from eval.run.stages import EVALUATION, ModelJob
-from eval.run.summary import EvalSummary
+from eval.run.summary import EvalSummary, Throughput
 from pipeline.jobs.run import run_job
 from pipeline.problems.benchmarks import BenchmarkItem, load_benchmark
 from pipeline.runtime.storage import RunFolder
+from pipeline.student_prompt import student_messages, template_for
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def plan_rows(
                 "model": spec.name, "benchmark": benchmark, "problem_id": item.id, "sample": sample,
                 "fingerprint": fp, "gold": item.answer, "level": _level(item.meta),
                 "subject": _subject(item.meta),
-                "messages": json.dumps(build_messages(benchmark, item.problem, config.prompt)),
+                "messages": json.dumps(student_messages(item.problem, config.prompt, benchmark)),
             })
     return rows
 
@@ -125,8 +125,8 @@ def _written(folder: RunFolder, model: str, benchmark: str) -> list[dict[str, An
     return [] if table is None else table.to_pylist()
 
 
-def _generate_model(spec: ModelSpec, rows: list[dict[str, Any]], config: EvalConfig, progress: bool) -> int:
-    """One Ray Data job for one model's rows; returns the rows generated."""
+def _generate_model(spec: ModelSpec, rows: list[dict[str, Any]], config: EvalConfig, progress: bool) -> Throughput:
+    """One Ray Data job for one model's rows; returns its rows, tokens and their span."""
     res = config.resources
     # Similar lengths in a batch waste less padding; samples grouped keep one seed per call.
     rows = sorted(rows, key=lambda r: (r["sample"], r["benchmark"], len(r["messages"])))
@@ -135,7 +135,14 @@ def _generate_model(spec: ModelSpec, rows: list[dict[str, Any]], config: EvalCon
     resources = res.model_copy(update={"num_gpus_per_actor": float(getattr(spec.backend, "num_gpus", 0) or 0)})
     done = run_job(EVALUATION, job_config, pa.Table.from_pylist(rows), root=config.output_dir, resources=resources,
                    progress=progress, block_rows=res.batch_size)
-    return sum(b["rows"] for b in done)
+    return throughput(done)
+
+
+def throughput(batches: list[dict[str, Any]]) -> Throughput:
+    """Rows and tokens of a job's batches over their span (first batch started to last one written)."""
+    rows, tokens = sum(b["rows"] for b in batches), sum(b["tokens"] for b in batches)
+    busy = max(b["finished_at"] for b in batches) - min(b["started_at"] for b in batches) if batches else 0.0
+    return Throughput(rows=rows, tokens=tokens, busy_s=round(busy, 3), tokens_per_s=round(tokens / busy, 2) if busy > 0 else 0.0)
 
 
 def _write_rejects(folder: RunFolder, rejects: list[dict[str, Any]]) -> None:
@@ -170,6 +177,11 @@ def collect_results(
                     unique.setdefault((r["problem_id"], r["sample"]), r)
             rows[spec.name][ref.name] = list(unique.values())
             results[spec.name][ref.name] = benchmark_metrics(rows[spec.name][ref.name])
+    return results, compare_with_baseline(config, rows), rows
+
+
+def compare_with_baseline(config: EvalConfig, rows: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, dict[str, Any]]:
+    """model -> benchmark -> the paired comparison with `config.baseline` (empty without one)."""
     comparisons: dict[str, dict[str, Any]] = {}
     if config.baseline:
         for spec in config.models:
@@ -180,7 +192,17 @@ def collect_results(
                                          resamples=config.bootstrap_resamples, seed=config.sampling.seed)
                 for ref in config.benchmarks
             }
-    return results, comparisons, rows
+    return comparisons
+
+
+def lenient_view(config: EvalConfig, rows: dict[str, dict[str, list[dict[str, Any]]]]) -> dict[str, Any]:
+    """Results and comparisons under the lenient grading (no box needed), with the strict ones' fields."""
+    lenient = {model: {bench: lenient_rows(rs) for bench, rs in per.items()} for model, per in rows.items()}
+    return {
+        "grading": "the last number or math expression of the response, compared with the same checker",
+        "results": {model: {bench: benchmark_metrics(rs) for bench, rs in per.items()} for model, per in lenient.items()},
+        "comparisons": compare_with_baseline(config, lenient),
+    }
 
 
 def run_eval(config: EvalConfig, *, progress: bool = True) -> EvalSummary:
@@ -203,6 +225,7 @@ def run_eval(config: EvalConfig, *, progress: bool = True) -> EvalSummary:
     _write_rejects(folder, rejects)
 
     generated = skipped = 0
+    speeds: dict[str, Throughput] = {}
     for spec in config.models:
         todo: list[dict[str, Any]] = []
         for ref in config.benchmarks:
@@ -216,19 +239,23 @@ def run_eval(config: EvalConfig, *, progress: bool = True) -> EvalSummary:
             log.info("%s: everything already generated", spec.name)
             continue
         log.info("%s: generating %d rows", spec.name, len(todo))
-        generated += _generate_model(spec, todo, config, progress)
+        speeds[spec.name] = _generate_model(spec, todo, config, progress)
+        generated += speeds[spec.name].rows
 
-    results, comparisons, _ = collect_results(config, items, folder)
+    results, comparisons, rows = collect_results(config, items, folder)
+    lenient = lenient_view(config, rows)
     wall = time.perf_counter() - started
     meta = {
         "name": config.name, "baseline": config.baseline, "sampling": config.sampling.model_dump(),
         "models": [m.model_dump() for m in config.models], "benchmarks": [b.model_dump() for b in config.benchmarks],
         "generated_this_run": generated, "skipped_already_written": skipped,
         "rejected": {"no_reference_answer": len(rejects)}, "wall_time_s": round(wall, 2),
+        "throughput": {name: t.model_dump() for name, t in speeds.items()},
     }
-    paths = write_report(config.output_dir, results, comparisons, meta)
+    paths = write_report(config.output_dir, results, comparisons, meta, lenient=lenient)
     return EvalSummary(
         output_dir=config.output_dir, report_md=paths["markdown"], report_json=paths["json"], plot_png=paths["plot"],
         results=results, comparisons=comparisons, wall_time_s=wall, generated_this_run=generated,
-        skipped_already_written=skipped, rejected={"no_reference_answer": len(rejects)},
+        skipped_already_written=skipped, rejected={"no_reference_answer": len(rejects)}, throughput=speeds,
+        lenient_results=lenient["results"], lenient_comparisons=lenient["comparisons"],
     )

@@ -8,6 +8,7 @@ with its error, so a benchmark's count never silently shrinks.
 from __future__ import annotations
 
 import json
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ GENERATION_SCHEMA = pa.schema([
     ("pred", pa.string()),
     ("correct", pa.bool_()),
     ("grade_reason", pa.string()),
+    ("lenient_pred", pa.string()),
+    ("lenient_correct", pa.bool_()),
     ("completion_tokens", pa.int64()),
     ("finish_reason", pa.string()),
     ("error", pa.string()),
@@ -56,6 +59,8 @@ class Answering:
     generation: Generation | None = None
     seed: int = 0
     graded: Any = None
+    lenient: Any = None
+    started_at: float = 0.0  # wall clock when its batch reached a loaded actor (model start-up excluded)
 
 
 @dataclass
@@ -77,7 +82,7 @@ def open_model(config: ModelJob, teacher_handles: dict[str, list[Any]]) -> Model
 
 
 def read_row(resources: ModelResources, row: dict[str, Any]) -> Answering:
-    return Answering(row)
+    return Answering(row, started_at=time.time())
 
 
 async def generate_answer(resources: ModelResources, items: list[Answering]) -> list[Answering]:
@@ -95,7 +100,15 @@ async def generate_answer(resources: ModelResources, items: list[Answering]) -> 
 
 
 async def grade(resources: ModelResources, item: Answering) -> Answering:
+    """Twice: the final answer as `extract_answer` finds it (the box first), and leniently, the
+    last number or expression of the text with the same comparison (a gain that is only the
+    format, learning to box, shows up as a gap between the two)."""
+    from toolkit.grading import lenient_answer
+
     item.graded = await resources.grader.agrade(item.generation.text, item.row["gold"])
+    last = lenient_answer(item.generation.text)
+    if last is not None:
+        item.lenient = await resources.grader.agrade(last, item.row["gold"], extract=False)
     return item
 
 
@@ -105,13 +118,17 @@ def write_row(resources: ModelResources, result: Answering | Rejected) -> dict[s
         item: Answering = result.item
         gen = item.generation or Generation("", 0, "error", f"{result.reason}: {result.detail}")
         graded_pred, graded_reason, correct = None, result.reason, False
+        lenient_pred, lenient_correct = None, False
     else:
         item, gen = result, result.generation
         graded_pred, graded_reason = item.graded.pred, item.graded.reason
         correct = bool(item.graded.equal) and not gen.error
+        lenient_pred = item.lenient.pred if item.lenient else None
+        lenient_correct = bool(item.lenient and item.lenient.equal) and not gen.error
     row = {
         **{k: item.row[k] for k in _KEPT_COLUMNS},
         "text": gen.text, "pred": graded_pred, "correct": correct, "grade_reason": graded_reason,
+        "lenient_pred": lenient_pred, "lenient_correct": lenient_correct,
         "completion_tokens": gen.completion_tokens, "finish_reason": gen.finish_reason, "error": gen.error,
         "seed": item.seed,
     }
@@ -119,8 +136,12 @@ def write_row(resources: ModelResources, result: Answering | Rejected) -> dict[s
 
 
 def tally(results: Sequence[Answering | Rejected]) -> dict[str, Any]:
+    """Rows and tokens of one batch, and when it started and ended (called once its parts are
+    written): the job's throughput is its tokens over the span of its batches, which leaves out
+    the actors' model loading but keeps generation, grading, writing and Ray Data's gaps."""
     items = [r.item if isinstance(r, Rejected) else r for r in results]
-    return {"rows": len(results), "tokens": sum(i.generation.completion_tokens for i in items if i.generation)}
+    return {"rows": len(results), "tokens": sum(i.generation.completion_tokens for i in items if i.generation),
+            "started_at": min((i.started_at for i in items), default=0.0), "finished_at": time.time()}
 
 
 EVALUATION = Job(

@@ -91,6 +91,17 @@ class Comparison(Record):
     bootstrap: Bootstrap
 
 
+class Throughput(Record):
+    """One model's generation in this run: tokens over the span of its batches, from the first
+    batch a loaded actor took to the last one written (model loading left out; generation,
+    grading, writing and Ray Data's gaps kept)."""
+
+    rows: int
+    tokens: int
+    busy_s: float
+    tokens_per_s: float
+
+
 class EvalSummary(StageSummary):
     stage: ClassVar[str] = "eval"
 
@@ -102,6 +113,10 @@ class EvalSummary(StageSummary):
     generated_this_run: int = 0
     skipped_already_written: int = 0
     rejected: dict[str, int] = {}
+    throughput: dict[str, Throughput] = {}  # model -> its generation this run (models with nothing to do are absent)
+    # the same, graded leniently: the last number or expression of each answer, no box needed
+    lenient_results: dict[str, dict[str, BenchmarkMetrics]] = {}
+    lenient_comparisons: dict[str, dict[str, Comparison]] = {}
 
     def markdown(self) -> str:
         """The evaluation's report.md without its title ('' when it is missing)."""
@@ -134,10 +149,13 @@ class EvalSummary(StageSummary):
             for model, per_bench in self.comparisons.items()
             for bench, c in per_bench.items()
         ]
+        lines += [f"{model}: {t.tokens} tokens in {t.busy_s:.1f} s of generation ({t.tokens_per_s:.1f} tokens/s)"
+                  for model, t in self.throughput.items()]
         lines.append(f"report: {self.report_md}  plot: {self.plot_png}  ({self.wall_time_s:.1f} s)")
         return Group(table, *lines)
 
 
 __all__ = [
     "BenchmarkMetrics", "Bootstrap", "Comparison", "EvalSummary", "GroupMetrics", "MajorityVote", "PassAtK",
+    "Throughput",
 ]

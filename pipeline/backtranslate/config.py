@@ -12,6 +12,7 @@ from pipeline.config_rules import StrictModel
 from pipeline.filtering import FilterConfig
 from pipeline.jobs.config import JobConfig, grader_timeout, pool
 from pipeline.jobs.resources import ActorPoolResources
+from pipeline.student_prompt import PromptConfig
 from pipeline.teachers.config import TeacherConfig
 
 # Back-translation's own pool defaults where they differ from ActorPoolResources': bigger
@@ -52,7 +53,11 @@ class BacktranslateConfig(JobConfig):
         description="keep traces with an unverified tool call as a marked fallback step (the paper's behaviour, flagged "
         "'fallback'); False rejects them as translation_failed",
     )
-    system_prompt: str | None = Field(default=None, description="optional system message of every SFT example")
+    prompt: PromptConfig = Field(
+        default_factory=PromptConfig,
+        description="how each SFT example asks the problem (system message, `default_template`): the student is "
+        "trained on this user turn, so a run's evaluation must ask with the same (`tooldistill run` checks it)",
+    )
     resources: ActorPoolResources = pool(
         RESOURCES,
         "the back-translation actor pool (each actor has its grader process and teachers); "

@@ -36,6 +36,7 @@ from pipeline.records import (
     trace_from_row,
     trace_to_json,
 )
+from pipeline.student_prompt import PromptConfig, student_messages
 
 STAGE = "backtranslate"
 
@@ -168,10 +169,9 @@ def flags_for(relaxed: bool, translations: list[Translation]) -> list[str]:
     return flags
 
 
-def sft_row(trace: Trace, solution: str, flags: list[str], translations: list[Translation], system_prompt: str | None,
+def sft_row(trace: Trace, solution: str, flags: list[str], translations: list[Translation], prompt: PromptConfig,
             rephrase: str) -> dict[str, Any]:
-    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    messages += [{"role": "user", "content": trace.problem}, {"role": "assistant", "content": solution}]
+    messages = [*student_messages(trace.problem, prompt), {"role": "assistant", "content": solution}]
     example = SFTExample(
         id=trace.id, source=trace.source, messages=messages, answer=trace.answer, flags=flags, teacher=trace.teacher,
         num_tool_calls=len(trace.tool_calls), translation_methods=[t.method for t in translations], rephrase=rephrase,
@@ -186,7 +186,7 @@ def write_outcome(resources: AgentResources, result: Backtranslating | Rejected)
     if not isinstance(result, Rejected):
         trace = item.trace
         out["sft"] = [sft_row(trace, item.solution, flags_for(item.relaxed, item.translations), item.translations,
-                              config.system_prompt, item.rephrased_by)]
+                              config.prompt, item.rephrased_by)]
         return out
     trace, row = item.trace, item.row
     if trace is None:  # unreadable: what the row still says

@@ -20,6 +20,7 @@ import pytest
 
 from cluster.config import load_config
 from eval.run import EvalConfig, run_eval
+from toolkit.grading import lenient_answer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -81,7 +82,14 @@ def test_base_vs_adapter_resume_and_report(ray_local, tmp_path, random_adapter):
     report = Path(summary.report_md).read_text()
     assert "| tiny | base |" in report and "Against the baseline `base`" in report
     assert Path(summary.plot_png).read_bytes().startswith(b"\x89PNG")
-    assert json.loads(Path(summary.report_json).read_text())["results"]["student"]["tiny"]["n"] == 2
+    payload = json.loads(Path(summary.report_json).read_text())
+    assert payload["results"]["student"]["tiny"]["n"] == 2
+    # the lenient grading: the same fields, under "lenient", from each answer's last value
+    lenient = payload["lenient"]["comparisons"]["student"]["tiny"]
+    assert set(lenient) == set(payload["comparisons"]["student"]["tiny"])
+    assert lenient["base_correct"] == sum(bool(r["lenient_correct"]) for r in base)
+    assert all((r["lenient_pred"] or None) == ((lenient_answer(r["text"]) or "").strip() or None) for r in base)
+    assert "Graded leniently" in report
 
     # a rerun generates nothing and writes no duplicate rejects
     again = run_eval(EvalConfig.model_validate(data), progress=False)

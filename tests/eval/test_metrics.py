@@ -21,11 +21,11 @@ from eval.metrics import (
     pass_at_k_with_ci,
     wilson_interval,
 )
-from eval.prompts import DEFAULT_TEMPLATES, PromptConfig, build_messages, template_for
 from eval.report import comparisons_markdown, plot_png, results_table_markdown, write_report
 from eval.run import EvalConfig, ModelSpec
 from eval.run.job import fingerprint, plan_rows, select_subset
 from pipeline.problems.benchmarks import BenchmarkItem, load_benchmark, parse_hub_ref
+from pipeline.student_prompt import DEFAULT_TEMPLATES, PromptConfig, student_messages, template_for
 
 # ---------------------------------------------------------------------------- proportions
 
@@ -149,9 +149,9 @@ def test_prompt_templates():
         text = template.format(problem="What is 1+1?")
         assert "\\boxed{}" in text and text.endswith("What is 1+1?"), name
     config = PromptConfig(system="You are careful.", templates={"gsm8k": "Q: {problem}\nA (in \\boxed{{}}):"})
-    messages = build_messages("gsm8k", "2+2?", config)
+    messages = student_messages("2+2?", config, "gsm8k")
     assert messages == [{"role": "system", "content": "You are careful."}, {"role": "user", "content": "Q: 2+2?\nA (in \\boxed{}):"}]
-    assert build_messages("my_file", "x", PromptConfig())[0]["content"] == template_for("math500").format(problem="x")
+    assert student_messages("x", PromptConfig(), "my_file")[0]["content"] == template_for("math500").format(problem="x")
     for bad in ("no field", "{problem} and {other}", "\\boxed{} {problem}"):
         with pytest.raises(ValueError):
             PromptConfig(templates={"gsm8k": bad})
@@ -197,8 +197,8 @@ def test_load_benchmark_from_local_file(tmp_path):
     items = load_benchmark(str(path), allow_hub=False)
     assert [(i.id, i.problem, i.answer) for i in items] == [("a", "1+1?", "2"), ("mine-1", "2+2?", "4")]
     assert items[0].meta == {"level": "Level 3"}
-    with pytest.raises(FileNotFoundError):
-        load_benchmark("aime24", allow_hub=False)
+    with pytest.raises(FileNotFoundError, match="hub-only"):
+        load_benchmark("aime25", allow_hub=False)  # the one registered set with no offline copy
     with pytest.raises(FileNotFoundError, match="hub"):
         load_benchmark("hf:openai/gsm8k:main@test", allow_hub=False)
 

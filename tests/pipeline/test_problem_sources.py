@@ -31,4 +31,4 @@ def test_dataset_source_needs_names():
 
 def test_a_set_without_an_offline_copy_says_how_to_get_it():
     with pytest.raises(FileNotFoundError, match="no offline copy"):
-        dataset_rows(["aime24"], allow_hub=False)
+        dataset_rows(["aime25"], allow_hub=False)  # hub-only: every other registered set is offline

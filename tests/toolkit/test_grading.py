@@ -507,3 +507,31 @@ def test_grader_in_ray_actor(ray_local):
         ray.get(actor.close.remote(), timeout=30)
     finally:
         ray.kill(actor)
+
+
+# ---------------------------------------------------------------------------- lenient grading
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Adding them gives 5 apples.", "5"),
+    ("First $x = \\frac{1}{2}$, and then 3 more", "3"),  # the last value written, wherever it is
+    ("Therefore the answer is $\\boxed{\\frac{132}{23}}$.", "\\frac{132}{23}"),  # a closing box, whole
+    ("so it is \\boxed{\\frac{1}{2}}", "\\frac{1}{2}"),
+    ("We get 1,080 dollars<|im_end|> 7", "1,080"),  # nothing after a chat-template token
+    ("no numbers here", None),
+    ("", None),
+])
+def test_lenient_answer_is_the_last_value(text, expected):
+    from toolkit.grading import lenient_answer
+
+    assert lenient_answer(text) == expected
+
+
+def test_lenient_grading_needs_no_box_but_gives_no_credit_for_the_question():
+    from toolkit.grading import grade, lenient_answer
+
+    unboxed = "The sum of the roots is -b/a.\nSo the sum is 6"
+    assert not grade("The roots are 1 and 5, and the sum is what we want.", "6").equal
+    assert grade(lenient_answer(unboxed), "6", extract=False).equal
+    restated = "We need $\\sum_{k=1}^{3} k^{3}$"  # the problem's own expression, not a computed value
+    assert not grade(lenient_answer(restated), "36", extract=False).equal

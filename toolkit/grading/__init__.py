@@ -51,7 +51,13 @@ from toolkit.grading.compare import (
     grade,
     unevaluated_operator,
 )
-from toolkit.grading.extract import extract_answer, extract_boxed, match_braces, strip_chat_tokens
+from toolkit.grading.extract import (
+    extract_answer,
+    extract_boxed,
+    lenient_answer,
+    match_braces,
+    strip_chat_tokens,
+)
 from toolkit.grading.grader import Grader
 from toolkit.grading.normalise import normalise_answer
 
@@ -64,6 +70,7 @@ __all__ = [
     "extract_answer",
     "extract_boxed",
     "grade",
+    "lenient_answer",
     "match_braces",
     "normalise_answer",
     "strip_chat_tokens",

@@ -1,5 +1,6 @@
-"""Comparing two answers: words, choice letters, equations, exact and approximate numbers,
-then math-verify for everything else (its signal-based timeouts off: the sandbox is the deadline).
+"""Comparing two answers: lists (item by item, order free), words, choice letters, equations,
+exact and approximate numbers, then math-verify for everything else (its signal-based
+timeouts off: the sandbox is the deadline).
 
 These functions have **no time limit**: SymPy can spin for ever on a hostile answer, so
 run them on untrusted text only through `toolkit.grading.grader.Grader`.
@@ -297,6 +298,38 @@ def compare_answers(pred: str | None, gold: str | None) -> tuple[bool, str]:
         return False, f"error: {type(exc).__name__}"
 
 
+def _list_items(s: str) -> list[str]:
+    """The items of a top-level comma list (`1, 2, 3`, `\\{1, 2\\}`, `f(x)=x, f(x)=-x`), or []
+    for a single answer (a tuple `(1, 2)` or an interval `[1, 2)` is one answer)."""
+    body = s.strip()
+    m = re.fullmatch(r"\\\{(.*)\\\}", body, flags=re.DOTALL)
+    if m and "\\{" not in m.group(1) and "\\}" not in m.group(1):
+        body = m.group(1)
+    items = [item.strip() for item in _split_top_level(body, ",")]
+    return items if len(items) > 1 and all(items) else []
+
+
+def _lists_equal(p_items: list[str], g_items: list[str], depth: int) -> bool:
+    """Each gold item matched by its own predicted item, in any order (OlympiadBench's judge):
+    the same items written alike are paired first, so a reordered list costs no parsing."""
+    unused = list(p_items)
+    rest = []
+    for g in g_items:
+        same = next((i for i, p in enumerate(unused) if _squash(p) == _squash(g)), None)
+        if same is None:
+            rest.append(g)
+        else:
+            unused.pop(same)
+    for g in rest:
+        for i, p in enumerate(unused):
+            if _compare(normalise_answer(p), normalise_answer(g), depth + 1)[0]:
+                unused.pop(i)
+                break
+        else:
+            return False
+    return True
+
+
 def _compare(p: str, g: str, depth: int) -> tuple[bool, str]:
     from math_verify import verify
 
@@ -306,6 +339,24 @@ def _compare(p: str, g: str, depth: int) -> tuple[bool, str]:
         return False, "no gold"
     if p == g or _squash(p) == _squash(g):
         return True, "string match"
+    # a decimal comma (`2,74`) against a decimal gold (`2.74`); `1,2` stays a list otherwise
+    if _DECIMAL_COMMA_RE.match(p) and _DECIMAL_RE.match(g):
+        p = p.replace(",", ".")
+    elif _DECIMAL_COMMA_RE.match(g) and _DECIMAL_RE.match(p):
+        g = g.replace(",", ".")
+    # lists (`1, 3, 9`: all solutions, or the values asked for): as many items as the gold,
+    # each equal to its own gold item, order free. A set's duplicates count (`-2, -2`).
+    g_items, p_items = _list_items(g), _list_items(p)
+    if len(g_items) > 1 and not p_items:
+        if _literal_number(p) is not None:  # one value is never a list (math-verify's sets say `-2` = `-2, -2`)
+            return False, "list lengths differ"
+        if p.startswith("(") and p.endswith(")") and len(_split_top_level(p, ",")) == 1:
+            p_items = _list_items(p[1:-1])  # the values asked for, written as a tuple: `(-2, -2)`
+    if depth < 2 and len(g_items) > 1 and len(p_items) > 1:
+        if len(g_items) != len(p_items):
+            return False, "list lengths differ"
+        equal = _lists_equal(p_items, g_items, depth)
+        return equal, "list" if equal else "list items differ"
     if _is_words(g) or _is_words(p):
         same = " ".join(p.lower().split()) == " ".join(g.lower().split())
         return same, "words" if same else "words differ"
@@ -337,11 +388,6 @@ def _compare(p: str, g: str, depth: int) -> tuple[bool, str]:
         equal, _ = _compare(p, gs[1].strip(), depth + 1)
         return equal, "equation" if equal else "equation right-hand sides differ"
 
-    # a decimal comma (`2,74`) against a decimal gold (`2.74`); `1,2` stays a list otherwise
-    if _DECIMAL_COMMA_RE.match(p) and _DECIMAL_RE.match(g):
-        p = p.replace(",", ".")
-    elif _DECIMAL_COMMA_RE.match(g) and _DECIMAL_RE.match(p):
-        g = g.replace(",", ".")
 
     g_val, g_approx, g_parsed = _value(g)
     p_val, p_approx, p_parsed = _value(p)

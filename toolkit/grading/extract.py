@@ -245,6 +245,28 @@ def last_statement(text: str) -> str | None:
     return None
 
 
+def lenient_answer(text: str | None) -> str | None:
+    """The last number or math expression anywhere in `text`: an answer that needs no box.
+
+    The second grading of an evaluation, beside `extract_answer`: a model that never writes
+    `\\boxed{}` is still credited when the last value it writes is right, so a gain that is
+    only format (learning to box) shows up as a gap between the two gradings. Anything after
+    a chat-template token is ignored; None when the text holds no number and no math.
+    """
+    if not text:
+        return None
+    text = strip_chat_tokens(text)
+    boxed = _boxed_answer(text)
+    if boxed is not None and not text[boxed[1] :].strip(" \t\n.$\\])"):
+        return boxed[0]  # a box at the very end is the last expression, whole (not its last digit)
+    masked, contents = _mask_math(text)
+    found: list[tuple[int, str]] = [(m.start(), contents[int(m.group(1))]) for m in _PLACEHOLDER_RE.finditer(masked)]
+    outside = _PLACEHOLDER_RE.sub(lambda m: " " * len(m.group(0)), masked)
+    found += [(m.start(), m.group(0).strip()) for m in _PROSE_NUMBER_RE.finditer(outside)]
+    found = [(pos, value) for pos, value in found if value.strip()]
+    return max(found)[1] if found else None
+
+
 def _clean_answer_span(span: str) -> str | None:
     """Cut an answer that runs to the end of a line down to the answer itself."""
     span = span.strip()

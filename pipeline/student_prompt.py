@@ -1,8 +1,13 @@
-"""Prompt formats per benchmark: chain of thought that ends in `\\boxed{}`.
+"""The student's prompt contract: the one function that turns a problem into the user turn.
+
+Back-translation writes every SFT example's conversation with `student_messages`, and
+evaluation asks the student with the same function, so the student is trained on exactly
+what it will be asked: chain of thought that ends in `\\boxed{}`.
 
 A template is a Python format string with one field, `{problem}`. Each benchmark has a
 default (multiple-choice and proof-style sets get a word on the expected form); a config
-can override any of them, or the fallback used for local files and synthetic problems.
+can override any of them, or the fallback (`default_template`) used for training problems,
+local files and synthetic problems.
 """
 
 from __future__ import annotations
@@ -33,7 +38,9 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "math": COT_BOXED,
     "aime24": _INTEGER_BOXED,
     "aime25": _INTEGER_BOXED,
+    "aime22_24": _INTEGER_BOXED,
     "amc23": COT_BOXED,
+    "amc22_23": COT_BOXED,
     "olympiadbench": COT_BOXED,
     "minerva_math": _NUMERIC_BOXED,
 }
@@ -87,11 +94,14 @@ def template_for(benchmark: str, config: PromptConfig | None = None) -> str:
     return config.templates.get(benchmark) or DEFAULT_TEMPLATES.get(benchmark) or config.default_template
 
 
-def build_messages(benchmark: str, problem: str, config: PromptConfig | None = None) -> list[dict[str, Any]]:
-    """The chat messages for one problem of `benchmark`."""
+def student_messages(problem: str, config: PromptConfig | None = None, benchmark: str | None = None) -> list[dict[str, Any]]:
+    """The chat messages that ask the student `problem` (of `benchmark`; None for training problems).
+
+    The SFT rows of back-translation and the prompts of evaluation both come from here.
+    """
     config = config or PromptConfig()
     messages: list[dict[str, Any]] = []
     if config.system:
         messages.append({"role": "system", "content": config.system})
-    messages.append({"role": "user", "content": template_for(benchmark, config).format(problem=problem)})
+    messages.append({"role": "user", "content": template_for(benchmark or "", config).format(problem=problem)})
     return messages
