@@ -99,6 +99,7 @@ class RunConfig(StrictModel):
             values.setdefault("name", f"{data['name']}-{section}")
             data[section] = values
         data["eval"] = _default_eval_models(data["eval"], data.get("train") or {}, root)
+        data["generate"] = _keep_heldout_out_of_training(data.get("generate") or {}, data["eval"])
         return data
 
     @model_validator(mode="after")
@@ -127,6 +128,19 @@ class RunConfig(StrictModel):
 
     def stage_dir(self, stage: Stage) -> str:
         return storage.join(self.output_dir or f"runs/{self.name}", stage)
+
+
+def _keep_heldout_out_of_training(generate: dict[str, Any], evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The evaluation's held-out synthetic slices go to generation's decontamination, so that no
+    held-out problem is trained on even if another seed redraws its text."""
+    slices = [ref["synthetic"] for ref in evaluation.get("benchmarks") or [] if isinstance(ref, dict) and ref.get("synthetic")]
+    clean = dict(generate.get("clean") or {})
+    if not slices or "heldout_synthetic" in clean:
+        return generate
+    clean["heldout_synthetic"] = [
+        {"count": s.get("count", 30), "seed": s.get("seed", 10_000), "families": s.get("families")} for s in slices
+    ]
+    return {**generate, "clean": clean}
 
 
 def _default_eval_models(section: dict[str, Any], train: dict[str, Any], root: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from pipeline.config_rules import StrictModel
+from train.tracking import TrackingSettings
 
 
 class LoraSettings(StrictModel):
@@ -81,6 +82,10 @@ class TrainConfig(StrictModel):
     keep_checkpoints: int = Field(default=2, ge=1, description="Checkpoints kept on storage (the newest ones).")
     seed: int = Field(default=0, description="Seeds LoRA initialisation and the data shuffle.")
     export: ExportSettings = Field(default_factory=ExportSettings, description="what is written besides the adapter")
+    tracking: TrackingSettings = Field(
+        default_factory=TrackingSettings, json_schema_extra={"fingerprint": False},
+        description="TensorBoard event files (on by default) and MLflow (with a tracking URI), from the rank-0 worker",
+    )
     deepspeed_overrides: dict[str, Any] = Field(default_factory=dict, description="Merged last into the generated DeepSpeed config (e.g. {zero_optimization: {overlap_comm: true}}).")
 
     @model_validator(mode="after")

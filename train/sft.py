@@ -107,6 +107,7 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
     from pipeline.runtime.models import resolve_model
     from train.data import collate
     from train.export import adapter_state_dict, save_adapter
+    from train.tracking import MetricsLog, hyperparameters
     from train.zero import deepspeed_config
 
     config = TrainConfig.model_validate(loop_config["config"])
@@ -178,6 +179,8 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
+    tracker = MetricsLog(config.tracking, config.output_dir, config.name, hyperparameters(config)) if rank == 0 else None
+
     # ---- 5. the loop
     shard = ray.train.get_dataset_shard("train")
     accum = config.optim.gradient_accumulation_steps
@@ -237,6 +240,8 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
                     "cpu_s": float(window[4]), "tokens_per_cpu_s": float(window[2]) / max(float(window[4]), 1e-9),
                 }
                 state["history"].append(metrics)
+                if tracker is not None:
+                    tracker.log(metrics)
                 if rank == 0:
                     log.info("step %d/%d  loss %.4f  lr %.2e  grad_norm %.3f  %.0f tokens/s", step, plan.total_steps,
                              metrics["loss"], metrics["lr"], metrics["grad_norm"], metrics["tokens_per_s"])
@@ -252,6 +257,8 @@ def train_loop_per_worker(loop_config: dict[str, Any]) -> None:
     # ---- 6. the adapter, gathered and complete, in the final checkpoint
     final_metrics = state["history"][-1] if state["history"] else {"step": state["step"]}
     save_checkpoint(final_metrics, final=True)
+    if tracker is not None:
+        tracker.close()
 
 
 # ============================================================================ the driver

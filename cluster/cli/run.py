@@ -30,6 +30,18 @@ def _print_run(summary) -> None:
     console.print(table)
     if summary.report_md:
         _print_report(summary.report_md, summary.plot_png)
+        _print_headline(summary.report_md)
+
+
+def _print_headline(report_md: str) -> None:
+    """The last thing a run prints: base vs student on the held-out problems, and where the report is."""
+    path = Path(report_md)
+    lines = [line for line in path.read_text().splitlines() if line.startswith("Held-out `")] if path.exists() else []
+    if lines:
+        console.rule("headline")
+        for line in lines:
+            console.print(line, markup=False)
+    console.print(f"full report: [bold]{report_md}[/bold]")
 
 
 def run(

@@ -76,6 +76,26 @@ class Builder:
         return Derivation(self.tool, self.steps, self.claims, answer, one_step)
 
 
+def spelled_sum(terms: list[Any]) -> str:
+    """`64 - 28 - 8`: the evaluated parts of a sum, in order, signs folded in.
+
+    The middle step a careful teacher writes between `8(2 - (-6)) + 4(-6 - 1) + 8(1 - 2)` and
+    `28`, so a reader (or a small student) never has to do several operations in its head.
+    Terms that are sums themselves are flattened into their parts.
+    """
+    parts = [part for term in terms for part in sp.Add.make_args(sp.expand(term))]
+    out = []
+    for index, part in enumerate(parts):
+        text = tex(part)
+        if index == 0:
+            out.append(text)
+        elif text.startswith("-"):
+            out.append(f"- {text[1:].lstrip()}")
+        else:
+            out.append(f"+ {text}")
+    return " ".join(out) if out else "0"
+
+
 def expr(text: Any) -> Any:
     """A tool argument or result (JSON number, SymPy-syntax string, list) as SymPy."""
     if isinstance(text, list):

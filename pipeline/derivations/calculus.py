@@ -8,7 +8,15 @@ from typing import Any
 import sympy as sp
 from sympy.integrals import manualintegrate as mi
 
-from pipeline.derivations.base import Builder, Derivation, DerivationError, expr, symbol, tex
+from pipeline.derivations.base import (
+    Builder,
+    Derivation,
+    DerivationError,
+    expr,
+    spelled_sum,
+    symbol,
+    tex,
+)
 
 _MAX_DEPTH = 4
 
@@ -244,13 +252,16 @@ def summation(args: dict[str, Any], result: Any) -> Derivation:
     if term.is_polynomial(k) and sp.degree(term, k) <= 3 and hi.is_Integer and lo.is_Integer:
         poly = sp.Poly(term, k)
         total = sp.Integer(0)
+        weighted = []
         for (power,), coefficient in poly.terms():
             formula = _POWER_SUMS[power]
             part = formula.subs(_N, hi) - formula.subs(_N, lo - 1)
             b.say(f"Using $\\sum_{{k=1}}^{{n}} k^{{{power}}} = {tex(formula)}$: "
                   + b.eq(sp.Sum(k**power, (k, lo, hi)), part, rhs_tex=f"{tex(part)}") + ".")
             total += coefficient * part
-        b.say(f"Combining with the coefficients: {b.eq(sp.Sum(term, (k, lo, hi)), total)}.")
+            weighted.append(coefficient * part)
+        combined = f"{tex(sp.Sum(term, (k, lo, hi)))} = {spelled_sum(weighted)}" if len(weighted) > 1 else None
+        b.say(f"Combining with the coefficients: {b.eq(sp.Sum(term, (k, lo, hi)), total, lhs_tex=combined)}.")
         b.say(f"Hence {b.eq(total, value)}.")
         return b.done(tex(value))
     c, rest = term.as_independent(k, as_Add=False)

@@ -10,9 +10,23 @@ from typing import Any
 import sympy as sp
 
 from pipeline.derivations.answers import key_words
-from pipeline.derivations.base import Builder, Derivation, DerivationError, expr, symbol, tex
+from pipeline.derivations.base import (
+    Builder,
+    Derivation,
+    DerivationError,
+    expr,
+    spelled_sum,
+    symbol,
+    tex,
+)
 
 # --------------------------------------------------------------------------- one equation
+
+
+def _paren(value: Any) -> str:
+    """A factor as written in a product: negative numbers and sums in parentheses."""
+    text = tex(value)
+    return f"({text})" if text.startswith("-") or isinstance(value, sp.Add) else text
 
 
 def _equation(value: Any) -> sp.Expr:
@@ -41,7 +55,9 @@ def _polynomial_roots(b: Builder, poly: sp.Expr, x: sp.Symbol, roots: list[sp.Ex
     a, bb, c = p.all_coeffs()
     disc = bb**2 - 4 * a * c
     b.say(f"This is a quadratic with $a = {tex(a)}$, $b = {tex(bb)}$, $c = {tex(c)}$; its discriminant is "
-          + b.eq(sp.Symbol("b") ** 2 - 4 * sp.Symbol("a") * sp.Symbol("c"), disc, at={"a": a, "b": bb, "c": c}) + ".")
+          + b.eq(sp.Symbol("b") ** 2 - 4 * sp.Symbol("a") * sp.Symbol("c"), disc, at={"a": a, "b": bb, "c": c},
+                 lhs_tex=f"b^{{2}} - 4 a c = ({tex(bb)})^{{2}} - 4 \\cdot {_paren(a)} \\cdot {_paren(c)} = "
+                 f"{spelled_sum([bb**2, -4 * a * c])}") + ".")
     if disc < 0:
         b.say("The discriminant is negative, so there are no real solutions.")
         return

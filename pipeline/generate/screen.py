@@ -159,8 +159,8 @@ def screen_and_settle(source: ProblemSource, clean: CleanConfig, *, allow_hub: b
     from ray.data import ActorPoolStrategy
 
     index = None
-    if clean.decontaminate and clean.benchmarks:
-        index = ray.put(ContaminationIndex.from_benchmarks(clean.benchmarks, clean.ngram, allow_hub))
+    if clean.decontaminate and (clean.benchmarks or clean.heldout_synthetic):
+        index = ray.put(ContaminationIndex.from_benchmarks(clean.benchmarks, clean.ngram, allow_hub, clean.heldout_synthetic))
     screened = read_problems(source, allow_hub=allow_hub).map_batches(
         Screen, fn_constructor_kwargs={"require_answer": clean.require_answer, "index": index},
         batch_format="pyarrow", batch_size=1024, compute=ActorPoolStrategy(min_size=1, max_size=partitions),

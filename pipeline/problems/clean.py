@@ -61,19 +61,29 @@ class ContaminationIndex:
         self._ngrams: dict[bytes, tuple[str, str]] = {}
         self.benchmarks: list[str] = []
 
-    def add(self, benchmark: str, items: Iterable[BenchmarkItem]) -> None:
+    def add(self, benchmark: str, items: Iterable[BenchmarkItem], exact_only: bool = False) -> None:
+        """Index `items`; `exact_only` for sets whose problems share their wording by design
+        (synthetic families: every problem of a phrasing shares its n-grams with the others)."""
         self.benchmarks.append(benchmark)
         for item in items:
             tokens = normalise_text(item.problem).split()
             self._exact.setdefault(" ".join(tokens), (benchmark, item.id))
+            if exact_only:
+                continue
             for h in _ngram_hashes(tokens, self.ngram):
                 self._ngrams.setdefault(h, (benchmark, item.id))
 
     @classmethod
-    def from_benchmarks(cls, names_or_paths: Iterable[str], ngram: int = 13, allow_hub: bool = False) -> ContaminationIndex:
+    def from_benchmarks(cls, names_or_paths: Iterable[str], ngram: int = 13, allow_hub: bool = False,
+                        heldout: Iterable[HeldoutSynthetic] = ()) -> ContaminationIndex:
         index = cls(ngram)
         for name in names_or_paths:
             index.add(name, load_benchmark(name, allow_hub=allow_hub))
+        for held in heldout:
+            from pipeline.synthetic import generate_problems
+
+            problems = generate_problems(held.count, seed=held.seed, families=held.families)
+            index.add(f"held-out(seed={held.seed})", [BenchmarkItem(p.id, p.problem, p.answer) for p in problems], exact_only=True)
         return index
 
     def match(self, problem: str) -> Match | None:
@@ -102,6 +112,14 @@ def check_row(row: dict, require_answer: bool = True) -> tuple[RejectReason, str
     return None
 
 
+class HeldoutSynthetic(StrictModel):
+    """A held-out synthetic problem set (an evaluation's `synthetic` slice) kept out of training."""
+
+    count: int = Field(ge=1, description="problems in the held-out set")
+    seed: int = Field(description="its seed")
+    families: list[str] | None = Field(default=None, description="its families (None: all)")
+
+
 class CleanConfig(StrictModel):
     """What is removed from the problems before solving (each removal is a reject with its reason)."""
 
@@ -117,6 +135,11 @@ class CleanConfig(StrictModel):
         default_factory=lambda: ["math500", "gsm8k", "math"],
         description="benchmarks to decontaminate against: names (offline copies where available; others need the "
         "job's allow_hub) or jsonl/parquet paths",
+    )
+    heldout_synthetic: list[HeldoutSynthetic] = Field(
+        default_factory=list,
+        description="held-out synthetic sets whose problems must not be trained on, compared by normalised text (a "
+        "new seed rarely but possibly redraws a problem). `tooldistill run` fills in the evaluation's synthetic slices",
     )
     ngram: int = Field(
         default=13, ge=4,

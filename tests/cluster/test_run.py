@@ -45,6 +45,13 @@ def test_every_stage_runs_into_one_folder_and_the_report_covers_them(tiny_run):
     assert "student" in report and "base" in report
     assert (root / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert summary.report_md == str(root / "report.md")
+    # the case for the student comes first: headline under both gradings, families, loss curve, examples, prompt
+    case = report.split("## Yields")[0]
+    assert "## Does the student beat its base model?" in case
+    assert "Held-out `held-out` (4 problems" in case and "strict: base" in case and "lenient: base" in case
+    assert "### Per family: `held-out`" in case and "McNemar exact p" in case
+    assert "![training loss](loss.png)" in case and (root / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    assert case.count("<table>") == 3 and "### The prompt" in case and "\\boxed{}" in case
 
 
 @pytest.mark.slow

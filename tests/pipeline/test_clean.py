@@ -53,3 +53,37 @@ def test_row_checks():
     assert check_row({"id": "1", "problem": " ", "answer": "2"})[0] == RejectReason.INVALID_ROW
     assert check_row({"id": "1", "problem": "p", "answer": ""})[0] == RejectReason.NO_REFERENCE_ANSWER
     assert check_row({"id": "1", "problem": "p", "answer": None}, require_answer=False) is None
+
+
+def test_held_out_synthetic_problems_are_matched_by_text_not_by_shared_wording():
+    from pipeline.problems.clean import ContaminationIndex, HeldoutSynthetic
+    from pipeline.synthetic import generate_problems
+
+    held = HeldoutSynthetic(count=12, seed=777, families=["limit", "quadratic"])
+    index = ContaminationIndex.from_benchmarks([], heldout=[held])
+    same = generate_problems(12, seed=777, families=["limit", "quadratic"])
+    other = generate_problems(40, seed=0, families=["limit", "quadratic"])
+    # a held-out problem is caught however it is spaced or marked up ...
+    found = index.match("  " + same[3].problem.replace(" ", "  ") + " ")
+    assert found is not None and found.kind == "exact" and found.item_id == same[3].id
+    # ... while training problems of the same families and phrasings (shared n-grams) are not
+    texts = {p.problem for p in same}
+    assert all((index.match(p.problem) is not None) == (p.problem in texts) for p in other)
+
+
+def test_a_run_keeps_its_held_out_set_out_of_training(tmp_path):
+    import yaml
+
+    from cluster.config import load_config
+    from cluster.run_config import RunConfig
+
+    path = tmp_path / "run.yaml"
+    path.write_text(yaml.safe_dump({
+        "name": "heldout", "output_dir": str(tmp_path / "run"),
+        "generate": {"problems": {"kind": "synthetic", "count": 8, "families": ["limit"]}},
+        "backtranslate": {}, "train": {},
+        "eval": {"benchmarks": [{"name": "h", "synthetic": {"count": 5, "seed": 31, "families": ["limit"]}},
+                                {"name": "gsm8k", "limit": 2}]},
+    }))
+    held = load_config(path, RunConfig).generate.clean.heldout_synthetic
+    assert [(h.count, h.seed, h.families) for h in held] == [(5, 31, ["limit"])]

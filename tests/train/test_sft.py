@@ -119,7 +119,8 @@ def test_plan_steps_whole_windows_only(tmp_path):
 
 @pytest.fixture(scope="module")
 def zero3_run(ray_local, tmp_path_factory):
-    config = small_config(tmp_path_factory.mktemp("zero3"), 3, export={"merge": True})
+    folder = tmp_path_factory.mktemp("zero3")
+    config = small_config(folder, 3, export={"merge": True}, tracking={"mlflow_tracking_uri": f"file://{folder}/mlruns"})
     start = time.monotonic()
     summary = run_train(config, progress=False)
     return config, summary, time.monotonic() - start
@@ -136,6 +137,42 @@ def test_zero3_trains_and_summarises(zero3_run):
     assert all(m["tokens_per_s"] > 0 and m["grad_norm"] > 0 and m["lr"] > 0 for m in summary.metrics_history[:-1])
     assert_loss_decreases(summary)
     assert json.loads((Path(config.output_dir) / "train_summary.json").read_text())["steps"] == 4
+
+
+def _tensorboard_scalars(logdir: Path) -> dict[str, list[tuple[int, float]]]:
+    """tag -> [(step, value)] from TFRecord event files (length, crc, Event proto, crc)."""
+    import struct
+
+    from tensorboardX.proto import event_pb2
+
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    for path in sorted(logdir.glob("events.out.tfevents.*")):
+        data, at = path.read_bytes(), 0
+        while at < len(data):
+            (length,) = struct.unpack("<Q", data[at : at + 8])
+            event = event_pb2.Event.FromString(data[at + 12 : at + 12 + length])
+            at += 12 + length + 4
+            for value in event.summary.value:
+                scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars
+
+
+def test_zero3_metrics_in_tensorboard_and_mlflow(zero3_run):
+    """The rank-0 worker writes the reported metrics to TensorBoard and MLflow: the same numbers as the summary."""
+    from mlflow.tracking import MlflowClient
+
+    config, summary, _ = zero3_run
+    losses = [(m["step"], m["loss"]) for m in summary.metrics_history]
+    scalars = _tensorboard_scalars(Path(config.output_dir) / "tensorboard")
+    assert [(step, round(value, 4)) for step, value in scalars["train/loss"]] == [(s, round(v, 4)) for s, v in losses]
+    assert {"train/lr", "train/grad_norm", "train/tokens_per_s"} <= set(scalars)
+
+    client = MlflowClient(config.tracking.mlflow_tracking_uri)
+    experiment = client.get_experiment_by_name(config.tracking.mlflow_experiment)
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.data.params["lora_r"] == str(config.lora.r) and run.info.status == "FINISHED"
+    history = client.get_metric_history(run.info.run_id, "loss")
+    assert [(m.step, round(m.value, 4)) for m in history] == [(s, round(v, 4)) for s, v in losses]
 
 
 def test_zero3_adapter_is_gathered_complete_and_reloads(zero3_run):
