@@ -7,6 +7,10 @@ expected_rows.json is what the code writes now: traces and rejects are unchanged
 479 SFT rows differ, because the leak filter no longer cuts ordinary sentences such as
 "I evaluate the definite integral exactly." from a solution's plan (with the old filter
 swapped back in, the redesigned jobs write all 479 SFT rows exactly as before).
+Issue 14 changed every SFT row on purpose (traces and rejects are unchanged): the user turn
+is now the prompt contract's (`pipeline.student_prompt.student_messages`, the evaluation's
+prompt) instead of the bare problem, and derivations write intermediate values (shoelace
+products, 3×3 cofactor terms, power-sum parts, the discriminant's two terms).
 
 If a deliberate change alters these rows (new synthetic families, new derivations), say so
 in the change and regenerate expected_rows.json with content_hash.py.
