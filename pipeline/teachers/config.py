@@ -144,7 +144,8 @@ class TeacherPlacement(StrictModel):
         "among them); actors: `replicas` shared teacher actors behind a least-loaded router (one model copy serves "
         "many solvers; vllm always runs so)",
     )
-    replicas: int = Field(default=1, ge=1, json_schema_extra={"fingerprint": False}, description="teacher actors when placement is actors: more replicas serve more solvers, each holds a model copy")
+    replicas: int = Field(default=1, ge=1, json_schema_extra={"fingerprint": False}, description="teacher actors when placement is actors: more replicas serve more solvers, each holds a model copy; "
+                          "the requests of a replica that dies are sent again to the others")
     num_cpus_per_replica: float = Field(default=1.0, ge=0, json_schema_extra={"fingerprint": False}, description="CPUs each teacher actor reserves")
     num_gpus_per_replica: float = Field(
         json_schema_extra={"fingerprint": False},
