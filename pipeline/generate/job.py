@@ -24,7 +24,7 @@ from pipeline.generate.config import GenerateConfig
 from pipeline.generate.screen import TO_SOLVE, screen_and_settle, write_clean_rejects
 from pipeline.generate.stages import GENERATION
 from pipeline.generate.summary import GenerateStats, GenerateSummary
-from pipeline.jobs.run import run_job, tally_parts
+from pipeline.jobs.run import block_size, run_job, tally_parts
 from pipeline.records import PROBLEM_SCHEMA
 from pipeline.runtime.storage import RunFolder
 
@@ -56,7 +56,8 @@ def run_generate(config: GenerateConfig, *, progress: bool = True) -> GenerateSu
     todo = settled.rows(TO_SOLVE).select_columns(PROBLEM_SCHEMA.names) if settled.todo else pa.table(
         {n: pa.array([], t) for n, t in zip(PROBLEM_SCHEMA.names, PROBLEM_SCHEMA.types, strict=True)})
     solved_batches = run_job(GENERATION, config, todo, root=config.output_dir, resources=config.resources,
-                             teachers=[config.teacher], progress=progress)
+                             teachers=[config.teacher], progress=progress,
+                             block_rows=block_size(settled.todo, config.resources) if settled.todo else None)
 
     stats = compute_stats(folder, input_rows=settled.input_rows, wall_time_s=time.perf_counter() - started,
                           this_run=solved_batches)

@@ -24,6 +24,10 @@ from pipeline.runtime.storage import RunFolder
 
 log = logging.getLogger(__name__)
 
+# How long a job waits for its whole actor pool (model loads included) before it fails with
+# Ray Data's "Timed out while starting actors" instead of waiting for ever.
+POOL_START_TIMEOUT_S = 1800
+
 
 def written_keys(folder: RunFolder, outputs: Iterable[str], column: str = "id") -> set[Any]:
     """The keys already written to any of `outputs` (what a rerun must not do again)."""
@@ -42,14 +46,19 @@ def pending(table: pa.Table, done: set[Any], column: str = "id") -> pa.Table:
     return table.filter(pc.invert(pc.is_in(table.column(column), value_set=pa.array(list(done), table.schema.field(column).type))))
 
 
+def block_size(num_rows: int, resources: ActorPoolResources) -> int:
+    """Rows per block: `num_blocks` blocks, else at least 4 per actor and about 256 rows each."""
+    blocks = resources.num_blocks or max(resources.num_actors * 4, num_rows // 256)
+    return max(1, -(-num_rows // blocks))
+
+
 def cut_blocks(table: pa.Table, resources: ActorPoolResources, block_rows: int | None = None) -> list[pa.Table]:
     """Blocks cut on the driver rather than by a repartition operator: an all-to-all stage
     needs whole CPUs while the pool's actors hold theirs, which can deadlock a small node.
 
     `block_rows` fixes the rows of each block (evaluation: one block per model batch, so
     the rows that share a batch, and so their padding, do not depend on the pool)."""
-    blocks = resources.num_blocks or max(resources.num_actors * 4, table.num_rows // 256)
-    size = block_rows or max(1, -(-table.num_rows // blocks))
+    size = block_rows or block_size(table.num_rows, resources)
     return [table.slice(start, size) for start in range(0, table.num_rows, size)]
 
 
@@ -84,8 +93,8 @@ def run_job(
     progress: bool = True,
     block_rows: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Run `job` over the rows of `todo` (a table, or a Ray Dataset that stays on the workers),
-    writing under `root`; returns each batch's counters."""
+    """Run `job` over the rows of `todo` (a table, or a Ray Dataset that stays on the workers,
+    cut into blocks of `block_rows` when given), writing under `root`; returns each batch's counters."""
     if isinstance(todo, pa.Table) and todo.num_rows == 0:
         return []
     import ray
@@ -98,8 +107,16 @@ def run_job(
     ray.data.DataContext.get_current().enable_progress_bars = progress
     handles = start_teachers(teachers)
     try:
-        rows = ray.data.from_arrow(cut_blocks(todo, resources, block_rows)) if isinstance(todo, pa.Table) else todo
-        return rows.map_batches(
+        if isinstance(todo, pa.Table):
+            rows = ray.data.from_arrow(cut_blocks(todo, resources, block_rows))
+        elif block_rows:
+            # A dataset arrives in its upstream blocks (generation: the settle pass's hash
+            # partitions, 8 here). With fewer blocks than the pool takes at once, the first actor
+            # up takes them all and Ray Data lets the others go. A streaming split, not all-to-all.
+            rows = todo.repartition(target_num_rows_per_block=block_rows)
+        else:
+            rows = todo
+        pool = rows.map_batches(
             actor_class(job),
             fn_constructor_kwargs={"job": job, "config_json": config.model_dump_json(), "root": root, "teacher_handles": handles},
             batch_size=resources.batch_size,
@@ -111,7 +128,12 @@ def run_job(
             ),
             num_cpus=resources.num_cpus_per_actor,
             num_gpus=resources.num_gpus_per_actor or None,
-        ).take_all()
+        )
+        # Hand out blocks only once every actor is up: else the first one up takes as many as it
+        # may hold (all of a small job), works alone until the others are ready, and those that
+        # are still starting when the blocks run out are let go.
+        pool.context.wait_for_min_actors_s = POOL_START_TIMEOUT_S
+        return pool.take_all()
     finally:
         for group in handles.values():
             for handle in group:
