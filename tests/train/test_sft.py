@@ -157,9 +157,11 @@ def _tensorboard_scalars(logdir: Path) -> dict[str, list[tuple[int, float]]]:
     return scalars
 
 
-def test_zero3_metrics_in_tensorboard_and_mlflow(zero3_run):
+def test_zero3_metrics_in_tensorboard_and_mlflow(zero3_run, monkeypatch):
     """The rank-0 worker writes the reported metrics to TensorBoard and MLflow: the same numbers as the summary."""
     from mlflow.tracking import MlflowClient
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # reading the test's folder store back
 
     config, summary, _ = zero3_run
     losses = [(m["step"], m["loss"]) for m in summary.metrics_history]
