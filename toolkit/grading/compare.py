@@ -305,6 +305,8 @@ def _list_items(s: str) -> list[str]:
     m = re.fullmatch(r"\\\{(.*)\\\}", body, flags=re.DOTALL)
     if m and "\\{" not in m.group(1) and "\\}" not in m.group(1):
         body = m.group(1)
+    # `\\left(` normalises to `\\(`: still the bracket of a tuple, not an item's text
+    body = body.replace("\\(", "(").replace("\\)", ")")
     items = [item.strip() for item in _split_top_level(body, ",")]
     return items if len(items) > 1 and all(items) else []
 
