@@ -82,7 +82,7 @@ def test_the_plan_as_json_counts_rows_and_gpus():
 def test_the_demo_dry_run_succeeds():
     result = CliRunner().invoke(app, ["run", str(ROOT / "configs" / "demo.yaml"), "--dry-run"], terminal_width=200)
     assert result.exit_code == 0, result.output
-    assert "480" in result.output and "synthetic" in result.output  # the synthetic problems, counted
+    assert "240" in result.output and "synthetic" in result.output  # the synthetic problems, counted
     assert "smollm2" in result.output and "GPUs: 0" in result.output
 
 
