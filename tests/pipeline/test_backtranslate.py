@@ -15,6 +15,7 @@ from pipeline.backtranslate import BacktranslateConfig, run_backtranslate
 from pipeline.generate import GenerateConfig, run_generate
 from pipeline.records import SFT_SCHEMA, ToolCall, Trace, trace_to_json
 from pipeline.runtime import storage
+from pipeline.student_prompt import student_messages
 from pipeline.synthetic import generate_problems
 from toolkit.grading import answers_equal, extract_boxed
 
@@ -65,7 +66,8 @@ def test_whole_job_on_200_symbolic_traces(generated, tmp_path):
     for example in sft:
         roles = [m["role"] for m in example["messages"]]
         assert roles == ["user", "assistant"]
-        assert example["messages"][0]["content"] == by_id[example["id"]]["problem"]
+        # the user turn is the prompt contract's: what evaluation will ask the student
+        assert example["messages"][:1] == student_messages(by_id[example["id"]]["problem"])
         solution = example["messages"][1]["content"]
         assert answers_equal(extract_boxed(solution), example["answer"]), solution[-300:]
         assert find_leak(solution) is None
