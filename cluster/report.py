@@ -129,5 +129,7 @@ def case_for_the_student(config: Any, summaries: Mapping[str, StageSummary], fs:
 
 
 def _generations(folder: Any, model: str, benchmark: str) -> list[dict[str, Any]]:
-    table = folder.read("generations", model, benchmark)
+    from eval.run.job import generations_of
+
+    table = folder.read(*generations_of(model, benchmark))
     return [] if table is None else [r for r in table.to_pylist() if r.get("sample", 0) == 0]

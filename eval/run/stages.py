@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from eval.generate import Generation, SamplingConfig
 from eval.run.config import ModelSpec
 from pipeline.jobs.stage import Job, Rejected, Resources, Stage
+from toolkit.grading import lenient_answer
 
 GENERATION_SCHEMA = pa.schema([
     ("model", pa.string()),
@@ -103,8 +104,6 @@ async def grade(resources: ModelResources, item: Answering) -> Answering:
     """Twice: the final answer as `extract_answer` finds it (the box first), and leniently, the
     last number or expression of the text with the same comparison (a gain that is only the
     format, learning to box, shows up as a gap between the two)."""
-    from toolkit.grading import lenient_answer
-
     item.graded = await resources.grader.agrade(item.generation.text, item.row["gold"])
     last = lenient_answer(item.generation.text)
     if last is not None:
