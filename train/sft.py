@@ -4,7 +4,7 @@
     ─────────────────                           ───────────────────────────────────
     read messages (Ray Data)                    1. threads, seed, deepspeed.init_distributed
     tokenise → rejects.parquet                  2. load the student, wrap it with PEFT LoRA
-    (pack) → materialise, count                 3. AdamW + cosine schedule → deepspeed.initialize
+    seeded order → (pack) → materialise, count  3. AdamW + cosine schedule → deepspeed.initialize
     plan the steps                              4. resume: engine + trainer_state from the
     TorchTrainer.fit ──────────────────────▶       latest Ray Train checkpoint
                                                 5. loop: micro-batches from the dataset shard,
@@ -21,6 +21,11 @@ its own node (`resolve_model`: the node's cache, the offline conversion, a downl
 URI, or the hub). The driver writes the rejects table, the adapter, the merged model and
 the summary through `RunFolder` (local folders are uploaded; on a store, the summary is
 written last and marks the run finished).
+
+Reproducibility: the rows are sorted by a seeded hash of their content (`train.data.order_key`)
+and the split to the ranks keeps that order, so the same data and seed give each rank the
+same micro-batches in every run, whatever the input files are called; LoRA's initialisation
+and the per-epoch local shuffle use the same seed.
 
 Resumption: Ray Train keeps its checkpoints and a snapshot of them under
 `<output_dir>/checkpoints/<name>`, on disk or in the bucket, pruned to the newest
@@ -40,6 +45,8 @@ import math
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +59,7 @@ from train.summary import TrainSummary
 log = logging.getLogger(__name__)
 
 TRAINER_STATE = "trainer_state.json"
+ORDER_BLOCK_ROWS = 1024  # rows per block of the ordered training data (a few MB of token ids)
 DS_TAG = "ds"  # one DeepSpeed tag per Ray checkpoint folder: each checkpoint is its own folder
 
 
@@ -298,18 +306,37 @@ class PreparedData:
     rejected_by_reason: dict[str, int]
 
 
+@contextmanager
+def _ordered_execution() -> Iterator[None]:
+    """Ray Data keeps each operator's input order inside (Datasets copy the context when made)."""
+    from ray.data import DataContext
+
+    options = DataContext.get_current().execution_options
+    before, options.preserve_order = options.preserve_order, True
+    try:
+        yield
+    finally:
+        options.preserve_order = before
+
+
 def prepare_data(config: TrainConfig, model: str, rejects_path: str | Path) -> PreparedData:
     """Read, tokenise and (optionally) pack the data with Ray Data; write the rejects table.
 
     `model`: the student's tokenizer as `resolve_model` takes it (each tokenising actor
-    resolves it on its node); `rejects_path`: a local path or a URI.
+    resolves it on its node); `rejects_path`: a local path or a URI. The rows come out in
+    the seed's order (`train.data.order_key`), cut into blocks of ORDER_BLOCK_ROWS rows.
     """
+    with _ordered_execution():
+        return _prepare_data(config, model, rejects_path)
+
+
+def _prepare_data(config: TrainConfig, model: str, rejects_path: str | Path) -> PreparedData:
     import pyarrow as pa
     import pyarrow.compute as pc
     from ray.data import ActorPoolStrategy
 
     from pipeline.records import REJECT_SCHEMA
-    from train.data import PackBatch, TokenizeBatch, read_messages
+    from train.data import ORDER_KEY, PackBatch, TokenizeBatch, read_messages, with_order_key
 
     tokenised = read_messages(config.data).map_batches(
         TokenizeBatch, fn_constructor_args=(model, config.max_seq_len), batch_format="pyarrow",
@@ -328,6 +355,10 @@ def prepare_data(config: TrainConfig, model: str, rejects_path: str | Path) -> P
     storage.write_table(pa.Table.from_pylist(reject_rows, schema=REJECT_SCHEMA), fs, path)
 
     kept = tokenised.map_batches(lambda t: t.filter(pc.is_null(t["reject"])), batch_format="pyarrow")
+    # The seed's order in blocks of fixed size: with the split keeping its input order too
+    # (run_train's DataConfig), each rank reads the same rows in the same order in every run.
+    kept = (kept.map_batches(with_order_key, fn_kwargs={"seed": config.seed}, batch_format="pyarrow")
+            .sort(ORDER_KEY).repartition(target_num_rows_per_block=ORDER_BLOCK_ROWS).drop_columns([ORDER_KEY]))
     if config.packing:
         kept = kept.map_batches(PackBatch, fn_constructor_args=(config.max_seq_len,), batch_format="pyarrow",
                                 batch_size=1024, compute=ActorPoolStrategy(size=1), num_cpus=0.5)
@@ -342,6 +373,16 @@ def prepare_data(config: TrainConfig, model: str, rejects_path: str | Path) -> P
     return PreparedData(dataset=kept, rows=rows, examples=examples, input_rows=input_rows, rejected_by_reason=rejected)
 
 
+def _ordered_ingest() -> Any:
+    """Ray Train's ingest options with the split keeping the seed's order: blocks then go to the
+    ranks by row count, not by node locality or arrival, so a rank's rows are the same every run."""
+    from ray.train import DataConfig
+
+    options = DataConfig.default_ingest_options()
+    options.preserve_order = True
+    return options
+
+
 def run_train(config: TrainConfig, *, progress: bool = True) -> TrainSummary:
     """Train (or resume, or return the finished run in config.output_dir); see the module doc."""
     done = finished_summary(config)
@@ -349,7 +390,7 @@ def run_train(config: TrainConfig, *, progress: bool = True) -> TrainSummary:
         log.info("%s is finished: returning its summary", config.output_dir)
         return done
 
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train import CheckpointConfig, DataConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
     from pipeline.runtime.models import resolve_model
@@ -384,6 +425,7 @@ def run_train(config: TrainConfig, *, progress: bool = True) -> TrainSummary:
             failure_config=FailureConfig(max_failures=0),
         ),
         datasets={"train": data.dataset},
+        dataset_config=DataConfig(execution_options=_ordered_ingest()),
     )
     result = trainer.fit()
     if result.error is not None:

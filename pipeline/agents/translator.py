@@ -52,6 +52,11 @@ class TranslatorConfig(StrictModel):
         description="in LLM runs, use a step-by-step symbolic derivation where one exists (cheap, exact) and ask the LLM only for the rest",
     )
     max_tokens: int = Field(default=768, ge=16, description="LLM tokens per translation attempt")
+    intermediate_values: bool = Field(
+        default=True,
+        description="symbolic derivations write the evaluated parts of a multi-operation step (64 - 28 - 8 = 28) "
+        "before its value, so a small student never does several operations in its head; false: terse steps (ablations)",
+    )
 
 
 def _key(call: ToolCall) -> str:
@@ -105,7 +110,7 @@ class Translator:
         rejections: list[str] = []
         if use_symbolic:
             try:
-                derivation = derive(call.name, call.arguments, call.result)
+                derivation = derive(call.name, call.arguments, call.result, show_intermediate=self.config.intermediate_values)
             except DerivationError as exc:
                 reason = f"no derivation: {exc}"
         # In LLM runs a one-step explanation is only the last resort before the fallback.

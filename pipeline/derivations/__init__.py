@@ -26,6 +26,7 @@ from pipeline.derivations.base import (
     Claim,
     Derivation,
     DerivationError,
+    intermediate_values,
     load_arguments,
     load_result,
 )
@@ -73,15 +74,22 @@ def tool_description(tool: str) -> str:
         return f"the computation {tool.replace('_', ' ')}"
 
 
-def derive(tool: str, arguments: str | dict[str, Any], result: str | dict[str, Any]) -> Derivation:
-    """A derivation of one successful tool call; raises DerivationError only for unusable input."""
+def derive(
+    tool: str, arguments: str | dict[str, Any], result: str | dict[str, Any], *, show_intermediate: bool = True
+) -> Derivation:
+    """A derivation of one successful tool call; raises DerivationError only for unusable input.
+
+    `show_intermediate=False` leaves out the evaluated parts of multi-operation steps
+    (`= 64 - 28 - 8` before `= 28`): the terse derivations, kept for ablations.
+    """
     args = load_arguments(arguments)
     value = load_result(result)
     expected = expected_answer(tool, value)
     stepwise = STEPWISE.get(tool)
     if stepwise is not None:
         try:
-            return stepwise(args, value)
+            with intermediate_values(show_intermediate):
+                return stepwise(args, value)
         except DerivationError as exc:
             log.debug("%s: no step-by-step derivation (%s); one step instead", tool, exc)
         except Exception as exc:  # a derivation bug must not lose the row: explain in one step

@@ -8,6 +8,9 @@ re-check each intermediate step with SymPy instead of trusting the prose.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +77,25 @@ class Builder:
 
     def done(self, answer: str, one_step: bool = False) -> Derivation:
         return Derivation(self.tool, self.steps, self.claims, answer, one_step)
+
+
+# Whether derivations write the evaluated parts of a multi-operation step (`= 64 - 28 - 8`)
+# before its value. On by default; off reproduces the terse derivations, for ablations.
+_INTERMEDIATE_VALUES: ContextVar[bool] = ContextVar("intermediate_values", default=True)
+
+
+@contextmanager
+def intermediate_values(enabled: bool) -> Iterator[None]:
+    token = _INTERMEDIATE_VALUES.set(enabled)
+    try:
+        yield
+    finally:
+        _INTERMEDIATE_VALUES.reset(token)
+
+
+def worked(substituted: str, *intermediate: str) -> str:
+    """`substituted = intermediate = ...`, or `substituted` alone when intermediate values are off."""
+    return " = ".join((substituted, *intermediate)) if _INTERMEDIATE_VALUES.get() else substituted
 
 
 def spelled_sum(terms: list[Any]) -> str:

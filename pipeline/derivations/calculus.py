@@ -16,6 +16,7 @@ from pipeline.derivations.base import (
     spelled_sum,
     symbol,
     tex,
+    worked,
 )
 
 _MAX_DEPTH = 4
@@ -260,7 +261,7 @@ def summation(args: dict[str, Any], result: Any) -> Derivation:
                   + b.eq(sp.Sum(k**power, (k, lo, hi)), part, rhs_tex=f"{tex(part)}") + ".")
             total += coefficient * part
             weighted.append(coefficient * part)
-        combined = f"{tex(sp.Sum(term, (k, lo, hi)))} = {spelled_sum(weighted)}" if len(weighted) > 1 else None
+        combined = worked(tex(sp.Sum(term, (k, lo, hi))), spelled_sum(weighted)) if len(weighted) > 1 else None
         b.say(f"Combining with the coefficients: {b.eq(sp.Sum(term, (k, lo, hi)), total, lhs_tex=combined)}.")
         b.say(f"Hence {b.eq(total, value)}.")
         return b.done(tex(value))

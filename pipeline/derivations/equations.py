@@ -18,6 +18,7 @@ from pipeline.derivations.base import (
     spelled_sum,
     symbol,
     tex,
+    worked,
 )
 
 # --------------------------------------------------------------------------- one equation
@@ -56,8 +57,8 @@ def _polynomial_roots(b: Builder, poly: sp.Expr, x: sp.Symbol, roots: list[sp.Ex
     disc = bb**2 - 4 * a * c
     b.say(f"This is a quadratic with $a = {tex(a)}$, $b = {tex(bb)}$, $c = {tex(c)}$; its discriminant is "
           + b.eq(sp.Symbol("b") ** 2 - 4 * sp.Symbol("a") * sp.Symbol("c"), disc, at={"a": a, "b": bb, "c": c},
-                 lhs_tex=f"b^{{2}} - 4 a c = ({tex(bb)})^{{2}} - 4 \\cdot {_paren(a)} \\cdot {_paren(c)} = "
-                 f"{spelled_sum([bb**2, -4 * a * c])}") + ".")
+                 lhs_tex=worked(f"b^{{2}} - 4 a c = ({tex(bb)})^{{2}} - 4 \\cdot {_paren(a)} \\cdot {_paren(c)}",
+                                spelled_sum([bb**2, -4 * a * c]))) + ".")
     if disc < 0:
         b.say("The discriminant is negative, so there are no real solutions.")
         return

@@ -6,7 +6,15 @@ from typing import Any
 
 import sympy as sp
 
-from pipeline.derivations.base import Builder, Derivation, DerivationError, expr, spelled_sum, tex
+from pipeline.derivations.base import (
+    Builder,
+    Derivation,
+    DerivationError,
+    expr,
+    spelled_sum,
+    tex,
+    worked,
+)
 
 
 def _point(value: Any) -> list[sp.Expr]:
@@ -92,7 +100,7 @@ def triangle_area_from_vertices(args: dict[str, Any], result: Any) -> Derivation
     shown = f"{tex(x1)}({tex(y2)} - ({tex(y3)})) + {tex(x2)}({tex(y3)} - ({tex(y1)})) + {tex(x3)}({tex(y1)} - ({tex(y2)}))"
     differences = f"{tex(x1)}({tex(y2 - y3)}) + {tex(x2)}({tex(y3 - y1)}) + {tex(x3)}({tex(y1 - y2)})"
     products = spelled_sum([x1 * (y2 - y3), x2 * (y3 - y1), x3 * (y1 - y2)])
-    b.say("The bracket is " + b.eq(inner, inner, lhs_tex=f"{shown} = {differences} = {products}") + ".")
+    b.say("The bracket is " + b.eq(inner, inner, lhs_tex=worked(shown, differences, products)) + ".")
     value = sp.Abs(inner) / 2
     b.say("So " + b.eq(sp.Abs(inner) / 2, value, lhs_tex=f"K = \\frac{{1}}{{2}}\\left|{tex(inner)}\\right|") + ".")
     _check(value, result)

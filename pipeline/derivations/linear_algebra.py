@@ -6,7 +6,15 @@ from typing import Any
 
 import sympy as sp
 
-from pipeline.derivations.base import Builder, Derivation, DerivationError, expr, spelled_sum, tex
+from pipeline.derivations.base import (
+    Builder,
+    Derivation,
+    DerivationError,
+    expr,
+    spelled_sum,
+    tex,
+    worked,
+)
 
 
 def _matrix(args: dict[str, Any]) -> sp.Matrix:
@@ -42,7 +50,7 @@ def compute_determinant(args: dict[str, Any], result: Any) -> Derivation:
             terms.append((-1) ** j * m[0, j] * minor_value)
         value = sp.expand(sum(terms))
         shown = " + ".join(f"({tex((-1) ** j * m[0, j])})({tex(m.minor_submatrix(0, j).det())})" for j in range(3))
-        b.say("so " + b.eq(sp.Symbol("D"), value, lhs_tex=f"\\det = {shown} = {spelled_sum(terms)}", at={"D": m.det()}) + ".")
+        b.say("so " + b.eq(sp.Symbol("D"), value, lhs_tex="\\det = " + worked(shown, spelled_sum(terms)), at={"D": m.det()}) + ".")
     else:
         raise DerivationError("cofactor expansion is written out for 2×2 and 3×3 matrices")
     if sp.simplify(value - expr(result)) != 0:

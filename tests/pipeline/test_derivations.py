@@ -124,3 +124,27 @@ def test_tools_without_steps_get_an_honest_one_step_explanation():
     assert answers_equal(extract_boxed(derivation.text()), "(x - 1)*(x - 2)*(x - 3)")
     arithmetic = derive("simplify_expression", {"expression": "(2)/((1) - (0))"}, {"result": 2})
     assert arithmetic.one_step and all(c.holds() for c in arithmetic.claims)
+
+
+# A step that combines several operations shows its evaluated parts (a small student cannot do
+# `8(8) + 4(-7) + 8(-1)` in its head); `show_intermediate=False` is the terse ablation arm.
+INTERMEDIATE = [
+    ("triangle_area_from_vertices", {"vertex1": ["8", "1"], "vertex2": ["4", "2"], "vertex3": ["8", "-6"]},
+     "8(2 - (-6)) + 4(-6 - (1)) + 8(1 - (2))", "= 8(8) + 4(-7) + 8(-1) = 64 - 28 - 8 ="),
+    ("compute_determinant", {"matrix": [[2, -1, 3], [0, 4, 1], [5, 2, -2]]}, "\\det = (2)", "= -20 - 5 - 60 ="),
+    ("summation", {"expression": "2*k**2 + 3*k", "variable": "k", "lower": "1", "upper": "10"}, "Combining", "= 770 + 165 ="),
+    ("solve_equation", {"equation": "2*x**2 - 12*x + 10 = 0", "variable": "x"}, "4 \\cdot 2 \\cdot 10", "= 144 - 80 ="),
+]
+
+
+@pytest.mark.parametrize(("tool", "args", "kept", "intermediate"), INTERMEDIATE, ids=[c[0] for c in INTERMEDIATE])
+def test_intermediate_values_are_written_out_and_can_be_left_out(tool, args, kept, intermediate):
+    result = _call(tool, args)
+    full = derive(tool, args, result)
+    terse = derive(tool, args, result, show_intermediate=False)
+    assert intermediate in full.text() and kept in full.text(), full.text()
+    assert intermediate not in terse.text() and kept in terse.text(), terse.text()
+    # the same equations are claimed and re-checked either way; only their written form differs
+    assert [(c.lhs, c.rhs, c.at) for c in full.claims] == [(c.lhs, c.rhs, c.at) for c in terse.claims]
+    assert all(c.holds() for c in terse.claims) and terse.answer == full.answer
+    assert derive(tool, args, result).text() == full.text()  # the switch does not leak into later calls

@@ -138,3 +138,13 @@ def test_translator_falls_back_with_the_call_marked_when_nothing_verifies(grader
     translation = run(translator.translate("t", 0, call))
     assert not translation.accepted and translation.method == "fallback"
     assert translation.text.startswith("[UNVERIFIED STEP:") and "solve_equation" in translation.text
+
+
+def test_terse_translations_are_judged_like_full_ones(grader):
+    # the ablation switch changes only the written form: the judge accepts both, the terse one is shorter
+    args, result, _ = _tool("triangle_area_from_vertices", {"vertex1": ["8", "1"], "vertex2": ["4", "2"], "vertex3": ["8", "-6"]})
+    call = ToolCall(name="triangle_area_from_vertices", arguments=args, result=result)
+    full = run(Translator(TranslatorConfig(), Judge(grader)).translate("t", 0, call))
+    terse = run(Translator(TranslatorConfig(intermediate_values=False), Judge(grader)).translate("t", 0, call))
+    assert full.accepted and terse.accepted and terse.method == full.method == "symbolic"
+    assert "64 - 28 - 8" in full.text and "64 - 28 - 8" not in terse.text and len(terse.text) < len(full.text)

@@ -195,3 +195,40 @@ def test_prepare_data_on_ray_writes_rejects_and_packs(ray_local, tmp_path):
     for row in rows:
         assert len(row["input_ids"]) == len(row["labels"]) == len(row["position_ids"]) <= 256
         assert list(row["position_ids"]).count(0) == row["num_examples"]
+
+
+def test_order_key_is_the_seed_and_the_content():
+    from train.data import order_key, with_order_key
+
+    assert order_key(0, "a", [1, 2, 3]) == order_key(0, "a", [1, 2, 3]) >= 0
+    assert len({order_key(0, "a", [1, 2, 3]), order_key(1, "a", [1, 2, 3]), order_key(0, "b", [1, 2, 3]), order_key(0, "a", [1, 2, 4])}) == 4
+    table = with_order_key(pa.table({"id": ["a", "b"], "input_ids": [[1, 2, 3], [5]]}), seed=0)
+    assert table["order_key"].to_pylist() == [order_key(0, "a", [1, 2, 3]), order_key(0, "b", [5])]
+
+
+@pytest.mark.slow
+def test_training_order_does_not_depend_on_the_files(ray_local, tmp_path):
+    """The same rows, split into differently named files in another order, come out of
+    prepare_data in one order: the seed's (back-translation names its parts at random)."""
+    from train.config import TrainConfig
+    from train.data import order_key
+    from train.sft import prepare_data
+
+    rows = [{"id": f"r{i:03d}", "messages": [{"role": "user", "content": f"What is {i} + {i}?"},
+                                             {"role": "assistant", "content": f"\\boxed{{{2 * i}}}"}]} for i in range(40)]
+    one, three = tmp_path / "one", tmp_path / "three"
+    one.mkdir()
+    three.mkdir()
+    pq.write_table(pa.Table.from_pylist(rows), one / "part-b.parquet")
+    for name, part in zip(["part-a", "part-z", "part-m"], [rows[25:], rows[:10], rows[10:25]], strict=True):
+        pq.write_table(pa.Table.from_pylist(part), three / f"{name}.parquet")
+
+    def order(data, seed):
+        config = TrainConfig(data=str(data), output_dir=str(tmp_path / "out"), max_seq_len=128, seed=seed)
+        prepared = prepare_data(config, str(smollm2_dir()), tmp_path / f"rejects-{seed}.parquet")
+        return [(r["id"], list(r["input_ids"])) for r in prepared.dataset.take_all()]
+
+    first = order(one, seed=0)
+    assert first == order(three, seed=0)
+    assert [rid for rid, _ in first] == sorted((r[0] for r in first), key=lambda rid: order_key(0, rid, dict(first)[rid]))
+    assert [rid for rid, _ in order(three, seed=1)] != [rid for rid, _ in first]  # another seed, another order
